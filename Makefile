@@ -1,0 +1,102 @@
+# ringcast — one Makefile for everything.
+#   make            build/bin/broker, build/bin/edge (gcc, -O2 -g)
+#   make test       deps, ASan+UBSan build, every unit and integration test
+#   make run        deps, build, a local cluster in the foreground
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (clang)
+#   make deps       install missing Debian packages and test npm modules
+ifeq ($(origin CC),default)
+CC = gcc
+endif
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+BUILD ?= build
+SANITIZE ?=
+
+WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wundef -Wshadow -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 $(WARN) -D_GNU_SOURCE -I. -MMD -MP
+LDLIBS  := -luring -levent -ljansson -lcrypto -lpthread
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC    := $(wildcard proto/*.c shm/*.c common/*.c)
+BROKER_SRC := $(wildcard broker/*.c)
+EDGE_SRC   := $(wildcard edge/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIB        := $(BUILD)/librc.a
+BROKER     := $(BUILD)/bin/broker
+EDGE       := $(BUILD)/bin/edge
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all test unit integration run deps fuzz fuzz-replay clean tsan
+all: $(BROKER) $(EDGE)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(call obj,$(LIB_SRC))
+	@$(AR) rcs $@ $^
+
+$(BROKER): $(call obj,$(BROKER_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(EDGE): $(call obj,$(EDGE_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $$(pkg-config --libs check)
+
+unit-bins: $(UNIT_BINS)
+
+deps:
+	@scripts/install-deps.sh
+
+# The test build: sanitizers on, its own tree so it never mixes with `make`.
+ASAN_BUILD := build/asan
+test: deps
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) SANITIZE=address,undefined all unit-bins
+	@$(MAKE) --no-print-directory fuzz-replay-bins
+	@scripts/run-tests.sh $(ASAN_BUILD)
+
+run: deps all
+	@./ringcast start --foreground $(ARGS)
+
+# libFuzzer targets: each links the library sources it needs directly.
+FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+REPLAY_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/replay_%,$(FUZZ_SRC))
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+# Replay binaries: the same driver with a main() that runs each corpus file,
+# built with gcc + ASan/UBSan so `make test` needs no libFuzzer runtime.
+build/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	@$(CC) -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -o $@ $< tests/fuzz/replay_main.c $(LIB_SRC) $(LDLIBS)
+fuzz-replay-bins: $(REPLAY_BINS)
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
+
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build/tsan SANITIZE=thread unit-bins
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,80 @@
+/* broker: the only writer of the shared-memory event log and the producer
+ * API. One thread, one libevent loop. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "broker/api.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/rand.h"
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    rc_broker_t *b = arg;
+    rc_logf("info", "msg=\"stopping\" signal=%d", (int)sig);
+    event_base_loopbreak(b->base);
+}
+
+int main(int argc, char **argv)
+{
+    rc_config_t cfg;
+    rc_broker_t b;
+    memset(&b, 0, sizeof(b));
+    rc_log_set_component("broker");
+    int rc = rc_config_parse(&cfg, RC_OPT_BROKER, argc, argv);
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    rc_rand_init();
+    uint64_t log_size, port, recreate;
+    if (rc_cfg_u64(&cfg, "log_size", &log_size) || rc_cfg_u64(&cfg, "broker_port", &port) ||
+        rc_cfg_u64(&cfg, "max_body", &b.max_body) || rc_cfg_u64(&cfg, "recreate_log", &recreate))
+        return 2;
+    const char *instance = rc_cfg_str(&cfg, "instance");
+    rc = rc_log_open_writer(&b.log, instance, log_size, (int)recreate);
+    if (rc < 0) {
+        rc_logf("fatal", "msg=\"cannot open the shm log\" instance=%s err=\"%s\"", instance, strerror(-rc));
+        return 1;
+    }
+    rc_logf("info", "msg=\"log %s\" region=/dev/shm%s ring_bytes=%llu next_seq=%llu",
+            rc == RC_LOG_CREATED ? "created" : "re-attached", b.log.name, (unsigned long long)b.log.cap,
+            (unsigned long long)rc_log_next_seq(&b.log));
+    atomic_store_explicit(&b.log.hdr->writer_pid, (uint64_t)getpid(), memory_order_relaxed);
+
+    signal(SIGPIPE, SIG_IGN);
+    b.base = event_base_new();
+    b.http = evhttp_new(b.base);
+    if (!b.base || !b.http)
+        return 1;
+    evhttp_set_max_body_size(b.http, (ev_ssize_t)b.max_body);
+    evhttp_set_allowed_methods(b.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+    rc_broker_api_register(&b);
+    const char *host = rc_cfg_str(&cfg, "broker_host");
+    if (evhttp_bind_socket(b.http, host, (uint16_t)port) != 0) {
+        rc_logf("fatal", "msg=\"cannot listen\" host=%s port=%llu err=\"%s\"", host, (unsigned long long)port,
+                strerror(errno));
+        return 1;
+    }
+    struct event *sigterm = evsignal_new(b.base, SIGTERM, on_signal, &b);
+    struct event *sigint = evsignal_new(b.base, SIGINT, on_signal, &b);
+    event_add(sigterm, NULL);
+    event_add(sigint, NULL);
+    rc_logf("info", "msg=\"producer API listening\" url=http://%s:%llu/api/push", host, (unsigned long long)port);
+    event_base_dispatch(b.base);
+
+    event_free(sigterm);
+    event_free(sigint);
+    evhttp_free(b.http);
+    event_base_free(b.base);
+    /* The region stays: a restarted broker re-attaches it and edges keep
+     * serving (design.md section 3). `ringcast stop` removes it. */
+    rc_log_close(&b.log);
+    rc_config_free(&cfg);
+    return 0;
+}

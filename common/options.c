@@ -1,0 +1,30 @@
+/* The one table of every option. Keep the README's table in sync with
+ * `build/bin/broker --print-options` (tests/integration/test_options.sh
+ * fails otherwise). */
+#include "common/config.h"
+
+const rc_opt_t rc_opts[] = {
+    {"config", "", RC_OPT_BOTH, "config file of `key = value` lines; flags override it"},
+    {"instance", "default", RC_OPT_BOTH, "cluster name: shm region `/dev/shm/ringcast-NAME`, run dir `/tmp/ringcast-NAME`"},
+    {"run_dir", "", RC_OPT_BOTH, "directory for pid files and logs (empty: `/tmp/ringcast-<instance>`)"},
+    {"log_size", "256M", RC_OPT_BROKER, "bytes of the shared-memory data ring (power of two, K/M/G suffix)"},
+    {"recreate_log", "0", RC_OPT_BROKER, "1: replace an existing shm region that does not match instead of refusing to start"},
+    {"broker_host", "127.0.0.1", RC_OPT_BROKER, "address of the producer API"},
+    {"broker_port", "4001", RC_OPT_BROKER, "port of the producer API"},
+    {"max_body", "1M", RC_OPT_BROKER, "largest request body the producer API accepts (413 above)"},
+    {"edge_host", "0.0.0.0", RC_OPT_EDGE, "address the edges listen on (all edges share it, SO_REUSEPORT)"},
+    {"edge_port", "4000", RC_OPT_EDGE, "WebSocket port of the edges"},
+    {"ws_path", "/socket/websocket", RC_OPT_EDGE, "WebSocket path (Phoenix's `/socket` mount + `/websocket`)"},
+    {"max_connections", "19000", RC_OPT_EDGE, "connections per edge; above it the handshake gets 503 + Retry-After"},
+    {"max_message", "1M", RC_OPT_EDGE, "largest client message in bytes (close 1009 above)"},
+    {"max_channels", "100", RC_OPT_EDGE, "topics one connection may join (as Phoenix's max_channels_per_transport)"},
+    {"out_queue_max", "4M", RC_OPT_EDGE, "bytes queued for one connection before it is closed as a slow consumer (4008)"},
+    {"idle_timeout_ms", "60000", RC_OPT_EDGE, "close a connection that sent nothing for this long (Phoenix: 60000)"},
+    {"handshake_timeout_ms", "10000", RC_OPT_EDGE, "close a connection that has not completed its handshake in this long"},
+    {"recv_buffers", "1024", RC_OPT_EDGE, "provided receive buffers per edge (shared by all connections)"},
+    {"recv_buffer_size", "4096", RC_OPT_EDGE, "bytes of each provided receive buffer"},
+    {"shm_wait_ms", "10000", RC_OPT_EDGE, "how long an edge waits at start for the broker's shm region"},
+};
+const unsigned rc_nopts = sizeof(rc_opts) / sizeof(rc_opts[0]);
+
+_Static_assert(sizeof(rc_opts) / sizeof(rc_opts[0]) <= RC_CFG_MAX_OPTS, "raise RC_CFG_MAX_OPTS");

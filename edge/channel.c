@@ -1,0 +1,192 @@
+/* Phoenix Channels semantics on one connection (../shared/phoenix-protocol.md
+ * section 6): heartbeat, join (a second join of a topic replaces the first),
+ * leave (reply, then phx_close), unmatched topics, stale join_refs ignored.
+ * Replies are queued on the connection in order, so a join's reply always
+ * precedes the broadcasts that follow it. */
+#include "edge/edge.h"
+
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "proto/close_codes.h"
+#include "proto/phx.h"
+#include "proto/ws_frame.h"
+#include "shm/slots.h"
+
+#define RESP_OK RC_SLICE_LIT("{}")
+
+/* Replies are small; larger ones would be a bug of ours (-ENOSPC drops it
+ * and closes with 1011). */
+static char scratch[16384];
+
+static void send_text(rc_edge_t *e, rc_conn_t *c, int n)
+{
+    if (n < 0) {
+        rc_conn_close(e, c, RC_CLOSE_INTERNAL);
+        return;
+    }
+    rc_out_frame(e, c, RC_WS_OP_TEXT, scratch, (size_t)n);
+}
+
+static void reply(rc_edge_t *e, rc_conn_t *c, rc_slice_t jr, rc_slice_t ref, rc_slice_t topic, const char *status,
+                  rc_slice_t response)
+{
+    send_text(e, c, rc_phx_encode_reply(scratch, sizeof(scratch), jr, ref, topic, status, response));
+}
+
+static void reply_reason(rc_edge_t *e, rc_conn_t *c, rc_slice_t jr, rc_slice_t ref, rc_slice_t topic,
+                         const char *reason)
+{
+    char resp[128];
+    int n = snprintf(resp, sizeof(resp), "{\"reason\":\"%s\"}", reason);
+    reply(e, c, jr, ref, topic, "error", rc_slice(resp, (size_t)n));
+}
+
+static int find_sub(const rc_conn_t *c, rc_slice_t topic)
+{
+    for (int i = 0; i < c->nsubs; i++) {
+        const rc_topic_t *t = c->subs[i].topic;
+        if (t->len == topic.n && memcmp(t->name, topic.p, topic.n) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* A null join_ref matches any join; a string must equal the current one. */
+static int jr_matches(const rc_sub_t *s, rc_slice_t jr)
+{
+    return !jr.p || (jr.n == s->jr_len && memcmp(jr.p, s->jr, jr.n) == 0);
+}
+
+static void set_jr(rc_sub_t *s, rc_slice_t jr)
+{
+    /* A join's join_ref equals its ref; the decoder capped both at RC_REF_MAX. */
+    s->jr_len = (uint8_t)jr.n;
+    memcpy(s->jr, jr.p, jr.n);
+}
+
+static void add_sub(rc_edge_t *e, rc_conn_t *c, rc_slice_t topic, rc_slice_t jr)
+{
+    if (c->nsubs == c->subcap) {
+        c->subcap = c->subcap ? (uint16_t)(c->subcap * 2) : 2;
+        c->subs = rc_xrealloc(c->subs, c->subcap * sizeof(*c->subs));
+    }
+    rc_sub_t *s = &c->subs[c->nsubs];
+    s->topic = rc_topics_subscribe(&e->topics, topic.p, topic.n, c, c->nsubs, &s->pos);
+    set_jr(s, jr);
+    c->nsubs++;
+}
+
+static void remove_sub(rc_edge_t *e, rc_conn_t *c, int idx)
+{
+    rc_sub_t *s = &c->subs[idx];
+    rc_topic_sub_t moved;
+    rc_topics_unsubscribe(&e->topics, s->topic, s->pos, &moved);
+    if (moved.conn)
+        moved.conn->subs[moved.sub_idx].pos = s->pos;
+    int last = c->nsubs - 1;
+    if (idx != last) {
+        c->subs[idx] = c->subs[last];
+        /* the moved subscription's topic entry must point at its new index */
+        c->subs[idx].topic->subs[c->subs[idx].pos].sub_idx = (uint32_t)idx;
+    }
+    c->nsubs--;
+}
+
+void rc_channel_unsubscribe_all(rc_edge_t *e, rc_conn_t *c)
+{
+    while (c->nsubs)
+        remove_sub(e, c, c->nsubs - 1);
+}
+
+static void on_join(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m)
+{
+    if (!m->join_ref.p || !m->ref.p) {
+        reply_reason(e, c, m->join_ref, m->ref, m->topic, "join needs join_ref and ref");
+        return;
+    }
+    int idx = find_sub(c, m->topic);
+    if (idx >= 0) {
+        /* Duplicate join: the new join replaces the old one; its reply goes
+         * first, then phx_close for the old join_ref (dropped by the client
+         * as stale), as Phoenix does. */
+        char old[RC_REF_MAX];
+        size_t oldn = c->subs[idx].jr_len;
+        memcpy(old, c->subs[idx].jr, oldn);
+        set_jr(&c->subs[idx], m->join_ref);
+        reply(e, c, m->join_ref, m->ref, m->topic, "ok", RESP_OK);
+        send_text(e, c, rc_phx_encode_close(scratch, sizeof(scratch), rc_slice(old, oldn), m->topic));
+        RC_SLOT_ADD(e->slot, joins, 1);
+        return;
+    }
+    if (c->nsubs >= e->max_channels) {
+        reply_reason(e, c, m->join_ref, m->ref, m->topic, "too many channels joined");
+        return;
+    }
+    add_sub(e, c, m->topic, m->join_ref);
+    RC_SLOT_ADD(e->slot, joins, 1);
+    reply(e, c, m->join_ref, m->ref, m->topic, "ok", RESP_OK);
+}
+
+static void on_leave(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m)
+{
+    int idx = find_sub(c, m->topic);
+    if (idx < 0) {
+        reply(e, c, m->join_ref, m->ref, m->topic, "ok", RESP_OK);
+        return;
+    }
+    if (!jr_matches(&c->subs[idx], m->join_ref))
+        return; /* a leave for an older join of this topic: stale, ignored */
+    char jr[RC_REF_MAX];
+    size_t jrn = c->subs[idx].jr_len;
+    memcpy(jr, c->subs[idx].jr, jrn);
+    remove_sub(e, c, idx);
+    reply(e, c, m->join_ref, m->ref, m->topic, "ok", RESP_OK);
+    send_text(e, c, rc_phx_encode_close(scratch, sizeof(scratch), rc_slice(jr, jrn), m->topic));
+}
+
+static void dispatch(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m)
+{
+    if (rc_slice_eq(m->topic, "phoenix") && rc_slice_eq(m->event, "heartbeat")) {
+        RC_SLOT_ADD(e->slot, heartbeats, 1);
+        reply(e, c, RC_SLICE_NULL, m->ref, m->topic, "ok", RESP_OK);
+        return;
+    }
+    if (rc_slice_eq(m->event, "phx_join")) {
+        on_join(e, c, m);
+        return;
+    }
+    if (rc_slice_eq(m->event, "phx_leave")) {
+        on_leave(e, c, m);
+        return;
+    }
+    int idx = find_sub(c, m->topic);
+    if (idx < 0) {
+        reply_reason(e, c, RC_SLICE_NULL, m->ref, m->topic, "unmatched topic");
+        return;
+    }
+    if (!jr_matches(&c->subs[idx], m->join_ref))
+        return; /* stale: from an earlier join of this topic */
+    /* Client-originated events reach the broker through the upstream rings
+     * in a later release; until then the client hears so, not silence. */
+    reply_reason(e, c, m->join_ref, m->ref, m->topic, "client events are not enabled on this topic");
+}
+
+void rc_channel_on_message(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const uint8_t *data, size_t len)
+{
+    rc_phx_msg_t m;
+    const char *why = NULL;
+    int rc = opcode == RC_WS_OP_TEXT ? rc_phx_decode_text((const char *)data, len, &m, &why)
+                                     : rc_phx_decode_binary(data, len, &m, &why);
+    if (rc < 0) {
+        static rc_log_limit_t lim;
+        if (rc_log_allow(&lim, 10))
+            rc_logf("info", "msg=\"unparsable client message\" why=\"%s\" code=1007 suppressed=%lu",
+                    why ? why : "?", lim.suppressed);
+        rc_conn_close(e, c, RC_CLOSE_INVALID_DATA);
+        return;
+    }
+    dispatch(e, c, &m);
+    rc_phx_msg_release(&m);
+}

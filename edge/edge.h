@@ -1,0 +1,161 @@
+/* The edge: one io_uring loop, one thread, owning its client sockets.
+ *
+ * Ownership and lifetime:
+ *  - rc_edge_t lives for the process; everything below belongs to its loop
+ *    thread and is never touched from another thread.
+ *  - A connection (rc_conn_t) is allocated at accept and freed at the end of
+ *    the loop turn in which its last in-flight operation completed (never
+ *    inside the completion that closes it, as Redis does).
+ *  - Bytes in a connection's out-queue are either log positions (frames in
+ *    shm, never copied) or heap buffers the out-queue owns (replies,
+ *    handshake answers, the unsent rest of a short send).
+ *  - Nothing in the loop blocks. */
+#ifndef RC_EDGE_EDGE_H
+#define RC_EDGE_EDGE_H
+
+#include <liburing.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "common/config.h"
+#include "edge/topics.h"
+#include "proto/limits.h"
+#include "proto/slice.h"
+#include "proto/ws_reader.h"
+#include "shm/log.h"
+
+/* user_data of every SQE: op in the top byte, connection generation in the
+ * next 24 bits, fd in the low 32. */
+enum rc_op {
+    RC_OP_ACCEPT = 1,
+    RC_OP_RECV,
+    RC_OP_SEND,
+    RC_OP_POLLOUT,
+    RC_OP_FUTEX,
+    RC_OP_SIGNAL,
+    RC_OP_TIMER,
+};
+#define RC_UD(op, gen, fd) (((uint64_t)(op) << 56) | (((uint64_t)(gen) & 0xffffff) << 32) | (uint32_t)(fd))
+#define RC_UD_OP(ud) ((unsigned)((ud) >> 56))
+#define RC_UD_GEN(ud) ((uint32_t)(((ud) >> 32) & 0xffffff))
+#define RC_UD_FD(ud) ((int)(uint32_t)(ud))
+
+enum rc_conn_state { RC_CONN_HANDSHAKE = 1, RC_CONN_OPEN, RC_CONN_CLOSING };
+
+enum rc_conn_flag {
+    RC_CF_SEND_INFLIGHT = 1 << 0, /* a send or pollout is in flight */
+    RC_CF_RECV_ARMED = 1 << 1,    /* multishot receive is armed */
+    RC_CF_PHOENIX_PROTO = 1 << 2, /* answered Sec-WebSocket-Protocol: phoenix */
+    RC_CF_DIRTY = 1 << 3,         /* on the edge's flush list */
+    RC_CF_SHUT = 1 << 4,          /* shutdown(2) done; waiting for ops to end */
+    RC_CF_CLOSE_AFTER_SEND = 1 << 5,
+    RC_CF_RECV_STARVED = 1 << 6,  /* receive ended for lack of buffers */
+    RC_CF_FREE = 1 << 7,          /* on the free list */
+};
+
+typedef struct rc_sub {
+    rc_topic_t *topic;
+    uint32_t pos;        /* index in topic->subs */
+    uint8_t jr_len;
+    char jr[RC_REF_MAX];
+} rc_sub_t;
+
+typedef struct rc_outq rc_outq_t;
+typedef struct rc_inbuf {
+    uint32_t len, cap;
+    uint8_t data[];
+} rc_inbuf_t;
+
+typedef struct rc_conn {
+    int fd;
+    uint32_t gen;
+    uint8_t state;
+    uint8_t flags;
+    uint16_t nsubs;
+    uint16_t subcap;
+    uint16_t close_code;   /* close code queued, 0 if none */
+    uint32_t last_rx_s;    /* monotonic seconds of the last received byte */
+    rc_ws_reader_t wsr;
+    rc_sub_t *subs;        /* NULL until the first join */
+    rc_inbuf_t *in;        /* partial input; NULL when nothing is pending */
+    rc_inbuf_t *msg;       /* fragments of a message in progress; usually NULL */
+    rc_outq_t *outq;       /* NULL while the socket keeps up */
+    struct rc_conn *next;  /* starved list or free list */
+    struct rc_conn *dirty_next; /* flush list */
+} rc_conn_t;
+
+typedef struct rc_edge {
+    rc_config_t cfg;
+    struct io_uring ring;
+    rc_log_t log;
+    rc_log_reader_t reader;
+    rc_shm_slot_t *slot;
+    int slot_idx;
+    int listen_fd;
+    int signal_fd;
+    uint32_t next_gen;
+    rc_conn_t **by_fd;     /* fd -> connection */
+    uint32_t by_fd_cap;
+    uint64_t nconns;
+    rc_topics_t topics;
+    rc_conn_t *dirty;      /* connections with output to flush this turn */
+    rc_conn_t *to_free;    /* connections to free at the end of the turn */
+    rc_conn_t *starved;    /* receive to re-arm once buffers are back */
+    struct io_uring_buf_ring *bufring;
+    uint8_t *bufs;
+    uint32_t nbufs, buf_size;
+    int futex_armed;
+    int log_ready;         /* the futex fired or may have: read the log */
+    int draining;
+    int stop;
+    struct __kernel_timespec drain_ts;
+    /* limits */
+    uint64_t max_connections, max_message, max_channels, out_queue_max;
+    uint64_t idle_timeout_ms, handshake_timeout_ms;
+    const char *ws_path;
+    uint64_t ring_flags;   /* IORING_SETUP_* actually in effect */
+} rc_edge_t;
+
+/* uring.c */
+int rc_edge_uring_init(rc_edge_t *e);
+struct io_uring_sqe *rc_edge_sqe(rc_edge_t *e);
+void rc_edge_arm_accept(rc_edge_t *e);
+void rc_edge_arm_recv(rc_edge_t *e, rc_conn_t *c);
+void rc_edge_arm_futex(rc_edge_t *e);
+void rc_edge_arm_signal(rc_edge_t *e);
+void rc_edge_buf_return(rc_edge_t *e, unsigned bid);
+uint8_t *rc_edge_buf_addr(rc_edge_t *e, unsigned bid);
+
+/* conn.c */
+void rc_conn_on_accept(rc_edge_t *e, int fd);
+void rc_conn_on_recv(rc_edge_t *e, rc_conn_t *c, const struct io_uring_cqe *cqe);
+void rc_conn_close(rc_edge_t *e, rc_conn_t *c, uint16_t code);
+void rc_conn_abort(rc_edge_t *e, rc_conn_t *c);
+void rc_conn_maybe_free(rc_edge_t *e, rc_conn_t *c);
+void rc_conn_free_pending(rc_edge_t *e);
+rc_conn_t *rc_conn_lookup(rc_edge_t *e, uint64_t ud);
+uint32_t rc_now_s(void);
+
+/* handshake.c: returns bytes consumed (> 0), 0 if more are needed, < 0 if
+ * the connection was refused (and is closing). */
+int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len);
+
+/* channel.c: one complete client message. */
+void rc_channel_on_message(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const uint8_t *data, size_t len);
+void rc_channel_unsubscribe_all(rc_edge_t *e, rc_conn_t *c);
+
+/* outq.c */
+void rc_out_bytes(rc_edge_t *e, rc_conn_t *c, const void *data, size_t len);
+void rc_out_frame(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const void *payload, size_t len);
+void rc_out_log(rc_edge_t *e, rc_conn_t *c, const rc_log_view_t *v);
+void rc_out_flush(rc_edge_t *e);
+void rc_out_on_send(rc_edge_t *e, rc_conn_t *c, int res);
+void rc_out_on_pollout(rc_edge_t *e, rc_conn_t *c, int res);
+void rc_out_free(rc_conn_t *c);
+void rc_out_drop_unsent(rc_conn_t *c);
+uint64_t rc_out_queued(const rc_conn_t *c);
+
+/* fanout.c */
+void rc_fanout_drain(rc_edge_t *e);
+
+#endif

@@ -1,0 +1,81 @@
+/* The HTTP side of a connection before it is a WebSocket: the upgrade to
+ * Phoenix V2, the load balancers' GET /healthz, and refusals with the
+ * statuses of design.md section 7 (403 as Phoenix does for a bad vsn). */
+#include "edge/edge.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "proto/close_codes.h"
+#include "proto/ws_handshake.h"
+#include "shm/slots.h"
+
+static int respond_and_close(rc_edge_t *e, rc_conn_t *c, int status, const char *ctype, const char *extra,
+                             const char *body)
+{
+    char resp[1024];
+    int n = rc_http_response(resp, sizeof(resp), status, ctype, extra, body, strlen(body));
+    if (n > 0)
+        rc_out_bytes(e, c, resp, (size_t)n);
+    c->state = RC_CONN_CLOSING;
+    c->flags |= RC_CF_CLOSE_AFTER_SEND;
+    if (status != 200)
+        RC_SLOT_ADD(e->slot, refused, 1);
+    return -1;
+}
+
+static int refuse(rc_edge_t *e, rc_conn_t *c, int status, const char *why)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "%s\n", why);
+    const char *extra = status == RC_HTTP_UPGRADE_REQUIRED ? "Sec-WebSocket-Version: 13\r\n" : NULL;
+    return respond_and_close(e, c, status, NULL, extra, body);
+}
+
+static int healthz(rc_edge_t *e, rc_conn_t *c)
+{
+    char body[256];
+    uint64_t next = rc_log_next_seq(&e->log);
+    uint64_t lag = e->reader.seq && e->reader.seq < next ? next - e->reader.seq : 0;
+    snprintf(body, sizeof(body), "{\"status\":\"%s\",\"slot\":%d,\"connections\":%llu,\"lag\":%llu}\n",
+             e->draining ? "draining" : "ok", e->slot_idx, (unsigned long long)(e->nconns - 1),
+             (unsigned long long)lag);
+    return respond_and_close(e, c, e->draining ? 503 : 200, "application/json", NULL, body);
+}
+
+int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len)
+{
+    rc_ws_request_t req;
+    int r = rc_ws_request_parse((const char *)buf, len, &req);
+    if (r == 0)
+        return 0;
+    if (r < 0)
+        return refuse(e, c, -r, -r == RC_HTTP_HEADERS_TOO_BIG ? "request headers too large" : "malformed HTTP request");
+    if (rc_slice_eq(req.path, "/healthz") && !req.upgrade_websocket)
+        return healthz(e, c);
+    if (!req.upgrade_websocket)
+        return refuse(e, c, RC_HTTP_BAD_REQUEST, "this port speaks WebSocket (GET /socket/websocket?vsn=2.0.0)");
+    if (!rc_slice_eq(req.path, e->ws_path))
+        return refuse(e, c, RC_HTTP_NOT_FOUND, "no WebSocket endpoint at this path");
+    const char *why = NULL;
+    int status = rc_ws_request_check(&req, &why);
+    if (status)
+        return refuse(e, c, status, why);
+    char vsn[32];
+    int vr = rc_query_get(req.query, "vsn", vsn, sizeof(vsn));
+    /* Phoenix reads a missing vsn as 1.0.0; ringcast speaks V2 only. */
+    if (vr < 0 || strncmp(vsn, "2.", 2) != 0)
+        return refuse(e, c, RC_HTTP_FORBIDDEN, "unsupported serializer version: ringcast speaks vsn=2.0.0");
+    char accept[29];
+    rc_ws_accept_key(req.key, accept);
+    char resp[512];
+    int n = rc_ws_response_101(resp, sizeof(resp), accept, req.offers_phoenix);
+    if (n < 0)
+        return refuse(e, c, 500, "internal error");
+    rc_out_bytes(e, c, resp, (size_t)n);
+    if (req.offers_phoenix)
+        c->flags |= RC_CF_PHOENIX_PROTO;
+    c->state = RC_CONN_OPEN;
+    rc_ws_reader_init(&c->wsr, e->max_message);
+    return r;
+}

@@ -1,0 +1,263 @@
+/* edge: holds client WebSocket connections and delivers the log to them.
+ * One thread, one io_uring loop (edge/edge.h says who owns what). */
+#include "edge/edge.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "common/rand.h"
+#include "proto/close_codes.h"
+#include "shm/slots.h"
+
+static int open_log(rc_edge_t *e, const char *instance, uint64_t wait_ms)
+{
+    struct timespec nap = {0, 50 * 1000000L};
+    for (uint64_t waited = 0;; waited += 50) {
+        int rc = rc_log_open_reader(&e->log, instance);
+        if (rc == 0)
+            return 0;
+        if ((rc != -ENOENT && rc != -EPROTO) || waited >= wait_ms) {
+            rc_logf("fatal", "msg=\"no usable shm log; is the broker running?\" instance=%s err=\"%s\"", instance,
+                    strerror(-rc));
+            return rc;
+        }
+        nanosleep(&nap, NULL);
+    }
+}
+
+static int listen_on(const char *host, uint64_t port)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *ai;
+    char ports[16];
+    snprintf(ports, sizeof(ports), "%llu", (unsigned long long)port);
+    int rc = getaddrinfo(host, ports, &hints, &ai);
+    if (rc) {
+        rc_logf("fatal", "msg=\"bad edge_host\" host=%s err=\"%s\"", host, gai_strerror(rc));
+        return -EINVAL;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
+        rc = -errno;
+        rc_logf("fatal", "msg=\"cannot listen\" host=%s port=%llu err=\"%s\"", host, (unsigned long long)port,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return rc;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+static int load_limits(rc_edge_t *e)
+{
+    uint64_t nbufs, bsize;
+    const rc_config_t *c = &e->cfg;
+    if (rc_cfg_u64(c, "max_connections", &e->max_connections) || rc_cfg_u64(c, "max_message", &e->max_message) ||
+        rc_cfg_u64(c, "max_channels", &e->max_channels) || rc_cfg_u64(c, "out_queue_max", &e->out_queue_max) ||
+        rc_cfg_u64(c, "idle_timeout_ms", &e->idle_timeout_ms) ||
+        rc_cfg_u64(c, "handshake_timeout_ms", &e->handshake_timeout_ms) || rc_cfg_u64(c, "recv_buffers", &nbufs) ||
+        rc_cfg_u64(c, "recv_buffer_size", &bsize))
+        return -EINVAL;
+    if (nbufs < 8 || nbufs > 32768 || (nbufs & (nbufs - 1)) || bsize < 256 || bsize > (1u << 20)) {
+        fprintf(stderr, "recv_buffers must be a power of two in 8..32768, recv_buffer_size in 256..1M\n");
+        return -EINVAL;
+    }
+    if (e->max_message > (1u << 30) || e->max_channels > 65535) {
+        fprintf(stderr, "max_message must be <= 1G and max_channels <= 65535\n");
+        return -EINVAL;
+    }
+    e->nbufs = (uint32_t)nbufs;
+    e->buf_size = (uint32_t)bsize;
+    e->ws_path = rc_cfg_str(c, "ws_path");
+    return 0;
+}
+
+static void start_drain(rc_edge_t *e)
+{
+    e->draining = 1;
+    rc_logf("info", "msg=\"draining\" connections=%llu", (unsigned long long)e->nconns);
+    shutdown(e->listen_fd, SHUT_RDWR); /* ends the multishot accept */
+    for (uint32_t fd = 0; fd < e->by_fd_cap; fd++) {
+        rc_conn_t *c = e->by_fd[fd];
+        if (c)
+            rc_conn_close(e, c, RC_CLOSE_RESTART);
+    }
+    /* Hard deadline for clients that never read their close frame. */
+    e->drain_ts.tv_sec = 5;
+    e->drain_ts.tv_nsec = 0;
+    struct io_uring_sqe *sqe = rc_edge_sqe(e);
+    io_uring_prep_timeout(sqe, &e->drain_ts, 0, 0);
+    io_uring_sqe_set_data64(sqe, RC_UD(RC_OP_TIMER, 0, 0));
+}
+
+static void on_cqe(rc_edge_t *e, struct io_uring_cqe *cqe)
+{
+    uint64_t ud = cqe->user_data;
+    rc_conn_t *c;
+    switch (RC_UD_OP(ud)) {
+    case RC_OP_ACCEPT:
+        if (cqe->res >= 0)
+            rc_conn_on_accept(e, cqe->res);
+        else if (!e->draining) {
+            static rc_log_limit_t lim;
+            if (rc_log_allow(&lim, 10))
+                rc_logf("warn", "msg=\"accept failed\" err=\"%s\"", strerror(-cqe->res));
+        }
+        if (!(cqe->flags & IORING_CQE_F_MORE) && !e->draining)
+            rc_edge_arm_accept(e);
+        break;
+    case RC_OP_RECV:
+        c = rc_conn_lookup(e, ud);
+        if (c)
+            rc_conn_on_recv(e, c, cqe);
+        else if (cqe->flags & IORING_CQE_F_BUFFER)
+            rc_edge_buf_return(e, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        break;
+    case RC_OP_SEND:
+        if ((c = rc_conn_lookup(e, ud)))
+            rc_out_on_send(e, c, cqe->res);
+        break;
+    case RC_OP_POLLOUT:
+        if ((c = rc_conn_lookup(e, ud)))
+            rc_out_on_pollout(e, c, cqe->res);
+        break;
+    case RC_OP_FUTEX:
+        e->futex_armed = 0;
+        e->log_ready = 1;
+        RC_SLOT_ADD(e->slot, wakeups, 1);
+        break;
+    case RC_OP_SIGNAL:
+        if (e->draining) {
+            rc_logf("info", "msg=\"second signal: stopping now\"");
+            e->stop = 1;
+        } else {
+            start_drain(e);
+            rc_edge_arm_signal(e);
+        }
+        break;
+    case RC_OP_TIMER:
+        if (e->draining) {
+            rc_logf("warn", "msg=\"drain deadline passed\" connections_left=%llu", (unsigned long long)e->nconns);
+            e->stop = 1;
+        }
+        break;
+    }
+}
+
+static void rearm_starved(rc_edge_t *e)
+{
+    rc_conn_t *list = e->starved;
+    e->starved = NULL;
+    while (list) {
+        rc_conn_t *c = list;
+        list = c->next;
+        c->flags &= ~RC_CF_RECV_STARVED;
+        if (c->flags & RC_CF_SHUT)
+            rc_conn_maybe_free(e, c);
+        else
+            rc_edge_arm_recv(e, c);
+    }
+}
+
+static void run(rc_edge_t *e)
+{
+    while (!e->stop) {
+        if (e->log_ready)
+            rc_fanout_drain(e);
+        rc_out_flush(e);
+        rearm_starved(e);
+        rc_conn_free_pending(e);
+        if (e->draining && e->nconns == 0)
+            break;
+        if (!e->log_ready)
+            rc_edge_arm_futex(e); /* sets log_ready if records slipped in */
+        if (e->log_ready)
+            io_uring_submit_and_get_events(&e->ring);
+        else
+            io_uring_submit_and_wait(&e->ring, 1);
+        struct io_uring_cqe *cqe;
+        unsigned head, n = 0;
+        io_uring_for_each_cqe(&e->ring, head, cqe) {
+            on_cqe(e, cqe);
+            n++;
+        }
+        io_uring_cq_advance(&e->ring, n);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static rc_edge_t edge;
+    rc_edge_t *e = &edge;
+    rc_log_set_component("edge");
+    int rc = rc_config_parse(&e->cfg, RC_OPT_EDGE, argc, argv);
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    rc_rand_init();
+    uint64_t port, wait_ms;
+    if (load_limits(e) || rc_cfg_u64(&e->cfg, "edge_port", &port) || rc_cfg_u64(&e->cfg, "shm_wait_ms", &wait_ms))
+        return 2;
+    const char *instance = rc_cfg_str(&e->cfg, "instance");
+    if (open_log(e, instance, wait_ms) < 0)
+        return 1;
+    e->slot_idx = rc_slot_claim(&e->log, getpid());
+    if (e->slot_idx < 0) {
+        rc_logf("fatal", "msg=\"no free edge slot in the log (64 edges at most)\"");
+        return 1;
+    }
+    e->slot = &e->log.slots[e->slot_idx];
+
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    e->by_fd_cap = rl.rlim_cur > 1u << 20 ? 1u << 20 : (uint32_t)rl.rlim_cur;
+    e->by_fd = rc_xcalloc(e->by_fd_cap, sizeof(*e->by_fd));
+    rc_topics_init(&e->topics);
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    e->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+    if (rc_edge_uring_init(e) < 0)
+        return 1;
+    e->listen_fd = listen_on(rc_cfg_str(&e->cfg, "edge_host"), port);
+    if (e->listen_fd < 0)
+        return 1;
+    rc_log_reader_at_tail(&e->log, &e->reader);
+    RC_SLOT_SET(e->slot, cursor_pos, e->reader.pos);
+    RC_SLOT_SET(e->slot, cursor_seq, rc_log_next_seq(&e->log));
+    rc_edge_arm_accept(e);
+    rc_edge_arm_signal(e);
+    rc_logf("info", "msg=\"edge listening\" url=ws://%s:%llu%s slot=%d ring_flags=0x%llx",
+            rc_cfg_str(&e->cfg, "edge_host"), (unsigned long long)port, e->ws_path, e->slot_idx,
+            (unsigned long long)e->ring_flags);
+    run(e);
+
+    rc_logf("info", "msg=\"edge stopped\" connections_left=%llu", (unsigned long long)e->nconns);
+    rc_slot_release(&e->log, e->slot_idx, getpid());
+    io_uring_queue_exit(&e->ring);
+    rc_log_close(&e->log);
+    rc_topics_free(&e->topics);
+    rc_config_free(&e->cfg);
+    return 0;
+}

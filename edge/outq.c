@@ -1,0 +1,333 @@
+/* A connection's out-queue and its sends.
+ *
+ * One send in flight per connection: bytes of two frames never interleave on
+ * a socket. Frames due while a send is in flight wait here as log positions
+ * (not copies) and leave together in the next vectored send. Sends carry
+ * MSG_DONTWAIT: the kernel has the bytes when the completion arrives, so a
+ * slow socket never pins shm; -EAGAIN waits for POLLOUT instead. A short
+ * send copies only the unsent rest of a log frame into the queue.
+ *
+ * Lapping: a log frame is checked intact before it is handed to the kernel
+ * and again after the kernel took it; a frame the writer overwrote in
+ * between may have reached the socket corrupt, so the connection is closed
+ * with 4009 (its client resumes from its last @seq). */
+#include "edge/edge.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "proto/close_codes.h"
+#include "proto/ws_frame.h"
+#include "shm/slots.h"
+
+#define RC_MAX_IOV 64
+
+enum { RC_ITEM_LOG = 1, RC_ITEM_OWNED = 2 };
+
+typedef struct rc_out_item {
+    const uint8_t *ptr;  /* first unsent byte */
+    uint32_t len;        /* unsent bytes */
+    uint32_t rec_len;    /* LOG: record length, for the lapping check */
+    uint64_t pos;        /* LOG: record position */
+    void *owned;         /* OWNED: the heap block to free */
+    uint8_t kind;
+} rc_out_item_t;
+
+struct rc_outq {
+    uint32_t head, count, cap; /* ring of items, cap a power of two */
+    uint32_t inflight;         /* items covered by the send in flight */
+    uint64_t bytes;            /* unsent bytes queued */
+    struct msghdr msg;
+    struct iovec iov[RC_MAX_IOV];
+    rc_out_item_t *items;
+    rc_outq_t *next_free;
+};
+
+/* Out-queues are pooled: an idle connection holds none, and a broadcast to
+ * many connections does not malloc one per connection per event. */
+static rc_outq_t *pool;
+
+static rc_outq_t *outq_get(rc_conn_t *c)
+{
+    if (c->outq)
+        return c->outq;
+    rc_outq_t *q = pool;
+    if (q) {
+        pool = q->next_free;
+    } else {
+        q = rc_xcalloc(1, sizeof(*q));
+        q->cap = 16;
+        q->items = rc_xmalloc(q->cap * sizeof(*q->items));
+    }
+    q->head = q->count = q->inflight = 0;
+    q->bytes = 0;
+    c->outq = q;
+    return q;
+}
+
+static void outq_put(rc_conn_t *c)
+{
+    rc_outq_t *q = c->outq;
+    c->outq = NULL;
+    if (q->cap > 1024) { /* don't keep a burst's worth of memory forever */
+        free(q->items);
+        free(q);
+        return;
+    }
+    q->next_free = pool;
+    pool = q;
+}
+
+static rc_out_item_t *item_at(rc_outq_t *q, uint32_t i) { return &q->items[(q->head + i) & (q->cap - 1)]; }
+
+static void mark_dirty(rc_edge_t *e, rc_conn_t *c)
+{
+    if (c->flags & RC_CF_DIRTY)
+        return;
+    c->flags |= RC_CF_DIRTY;
+    c->dirty_next = e->dirty;
+    e->dirty = c;
+}
+
+uint64_t rc_out_queued(const rc_conn_t *c) { return c->outq ? c->outq->bytes : 0; }
+
+static void push_item(rc_edge_t *e, rc_conn_t *c, const rc_out_item_t *it)
+{
+    rc_outq_t *q = outq_get(c);
+    if (q->count == q->cap) {
+        /* grow the ring, keeping item order */
+        rc_out_item_t *n = rc_xmalloc(2 * q->cap * sizeof(*n));
+        for (uint32_t i = 0; i < q->count; i++)
+            n[i] = *item_at(q, i);
+        free(q->items);
+        q->items = n;
+        q->head = 0;
+        q->cap *= 2;
+    }
+    *item_at(q, q->count++) = *it;
+    q->bytes += it->len;
+    mark_dirty(e, c);
+}
+
+/* The slow-consumer bulkhead: past out_queue_max the connection is closed
+ * with 4008 instead of growing without bound. Returns 1 if it was kicked. */
+static int over_limit(rc_edge_t *e, rc_conn_t *c, size_t add)
+{
+    if (rc_out_queued(c) + add <= e->out_queue_max)
+        return 0;
+    static rc_log_limit_t lim;
+    RC_SLOT_ADD(e->slot, kicks_slow, 1);
+    if (rc_log_allow(&lim, 10))
+        rc_logf("warn", "msg=\"slow consumer closed\" code=4008 queued=%llu suppressed=%lu",
+                (unsigned long long)rc_out_queued(c), lim.suppressed);
+    rc_conn_close(e, c, RC_CLOSE_SLOW_CONSUMER);
+    return 1;
+}
+
+void rc_out_bytes(rc_edge_t *e, rc_conn_t *c, const void *data, size_t len)
+{
+    void *copy = rc_xmalloc(len);
+    memcpy(copy, data, len);
+    rc_out_item_t it = {.ptr = copy, .len = (uint32_t)len, .owned = copy, .kind = RC_ITEM_OWNED};
+    push_item(e, c, &it);
+}
+
+void rc_out_frame(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const void *payload, size_t len)
+{
+    if (c->state == RC_CONN_CLOSING && opcode != RC_WS_OP_CLOSE)
+        return;
+    if (opcode != RC_WS_OP_CLOSE && over_limit(e, c, len))
+        return;
+    uint8_t *buf = rc_xmalloc(RC_WS_MAX_SERVER_HEADER + len);
+    size_t h = rc_ws_header_encode(buf, opcode, len);
+    memcpy(buf + h, payload, len);
+    rc_out_item_t it = {.ptr = buf, .len = (uint32_t)(h + len), .owned = buf, .kind = RC_ITEM_OWNED};
+    push_item(e, c, &it);
+}
+
+void rc_out_log(rc_edge_t *e, rc_conn_t *c, const rc_log_view_t *v)
+{
+    if (c->state != RC_CONN_OPEN) {
+        RC_SLOT_ADD(e->slot, drops, 1);
+        return;
+    }
+    if (over_limit(e, c, v->frame_len))
+        return;
+    rc_out_item_t it = {.ptr = v->frame, .len = v->frame_len, .rec_len = v->len, .pos = v->pos,
+                        .kind = RC_ITEM_LOG};
+    push_item(e, c, &it);
+}
+
+static void drop_unsent(rc_outq_t *q)
+{
+    while (q->count > q->inflight) {
+        rc_out_item_t *it = item_at(q, q->count - 1);
+        q->bytes -= it->len;
+        free(it->owned);
+        q->count--;
+    }
+}
+
+void rc_out_drop_unsent(rc_conn_t *c)
+{
+    if (c->outq)
+        drop_unsent(c->outq);
+}
+
+void rc_out_free(rc_conn_t *c)
+{
+    if (!c->outq)
+        return;
+    c->outq->inflight = 0;
+    drop_unsent(c->outq);
+    outq_put(c);
+}
+
+static void kick_lapped(rc_edge_t *e, rc_conn_t *c)
+{
+    static rc_log_limit_t lim;
+    RC_SLOT_ADD(e->slot, kicks_lapped, 1);
+    if (rc_log_allow(&lim, 10))
+        rc_logf("warn", "msg=\"connection lapped by the log\" code=4009 suppressed=%lu", lim.suppressed);
+    if (c->state == RC_CONN_OPEN)
+        rc_conn_close(e, c, RC_CLOSE_LAPPED);
+    else
+        rc_conn_abort(e, c);
+}
+
+static void send_now(rc_edge_t *e, rc_conn_t *c)
+{
+    rc_outq_t *q = c->outq;
+    uint32_t n = q->count < RC_MAX_IOV ? q->count : RC_MAX_IOV;
+    for (uint32_t i = 0; i < n; i++) {
+        rc_out_item_t *it = item_at(q, i);
+        if (it->kind == RC_ITEM_LOG && !rc_log_intact(&e->log, it->pos, it->rec_len)) {
+            /* Lapped before sending: the close (if any) goes out next flush. */
+            kick_lapped(e, c);
+            return;
+        }
+        q->iov[i].iov_base = (void *)it->ptr;
+        q->iov[i].iov_len = it->len;
+    }
+    memset(&q->msg, 0, sizeof(q->msg));
+    q->msg.msg_iov = q->iov;
+    q->msg.msg_iovlen = n;
+    q->inflight = n;
+    struct io_uring_sqe *sqe = rc_edge_sqe(e);
+    io_uring_prep_sendmsg(sqe, c->fd, &q->msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, RC_UD(RC_OP_SEND, c->gen, c->fd));
+    c->flags |= RC_CF_SEND_INFLIGHT;
+}
+
+static void shut(rc_edge_t *e, rc_conn_t *c)
+{
+    if (!(c->flags & RC_CF_SHUT)) {
+        c->flags |= RC_CF_SHUT;
+        shutdown(c->fd, SHUT_RDWR);
+    }
+    rc_conn_maybe_free(e, c);
+}
+
+void rc_out_flush(rc_edge_t *e)
+{
+    while (e->dirty) {
+        rc_conn_t *c = e->dirty;
+        e->dirty = c->dirty_next;
+        c->dirty_next = NULL;
+        c->flags &= ~RC_CF_DIRTY;
+        if (c->flags & (RC_CF_SEND_INFLIGHT | RC_CF_SHUT | RC_CF_FREE))
+            continue;
+        if (c->outq && c->outq->count)
+            send_now(e, c);
+        else if (c->flags & RC_CF_CLOSE_AFTER_SEND)
+            shut(e, c);
+    }
+}
+
+void rc_out_on_pollout(rc_edge_t *e, rc_conn_t *c, int res)
+{
+    c->flags &= ~RC_CF_SEND_INFLIGHT;
+    if (res < 0 || (c->flags & RC_CF_SHUT)) {
+        rc_conn_abort(e, c);
+        return;
+    }
+    mark_dirty(e, c);
+}
+
+void rc_out_on_send(rc_edge_t *e, rc_conn_t *c, int res)
+{
+    rc_outq_t *q = c->outq;
+    if (res == -EAGAIN && !(c->flags & RC_CF_SHUT)) {
+        /* Socket buffer full: wait until it drains; the send stays "in flight". */
+        struct io_uring_sqe *sqe = rc_edge_sqe(e);
+        io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+        io_uring_sqe_set_data64(sqe, RC_UD(RC_OP_POLLOUT, c->gen, c->fd));
+        return;
+    }
+    c->flags &= ~RC_CF_SEND_INFLIGHT;
+    if (res < 0) {
+        q->inflight = 0;
+        rc_conn_abort(e, c);
+        return;
+    }
+    /* After the kernel took the bytes: were any of them overwritten meanwhile? */
+    int lapped = 0, nlog = 0;
+    for (uint32_t i = 0; i < q->inflight; i++) {
+        rc_out_item_t *it = item_at(q, i);
+        if (it->kind == RC_ITEM_LOG) {
+            nlog++;
+            if (!rc_log_intact(&e->log, it->pos, it->rec_len))
+                lapped = 1;
+        }
+    }
+    size_t left = (size_t)res;
+    uint32_t frames = 0;
+    RC_SLOT_ADD(e->slot, sends, 1);
+    RC_SLOT_ADD(e->slot, bytes_out, (uint64_t)res);
+    while (q->inflight) {
+        rc_out_item_t *it = item_at(q, 0);
+        if (left < it->len) {
+            /* Short send: keep only the unsent rest, as our own copy if it
+             * lives in the log (the log may lap it while we wait). */
+            if (it->kind == RC_ITEM_LOG && left && !lapped) {
+                uint8_t *rest = rc_xmalloc(it->len - left);
+                memcpy(rest, it->ptr + left, it->len - left);
+                it->kind = RC_ITEM_OWNED;
+                it->owned = rest;
+                it->ptr = rest;
+            } else {
+                it->ptr += left;
+            }
+            it->len -= (uint32_t)left;
+            q->bytes -= left;
+            break;
+        }
+        left -= it->len;
+        q->bytes -= it->len;
+        if (it->kind == RC_ITEM_LOG)
+            frames++;
+        free(it->owned);
+        q->head = (q->head + 1) & (q->cap - 1);
+        q->count--;
+        q->inflight--;
+    }
+    q->inflight = 0;
+    RC_SLOT_ADD(e->slot, frames_out, frames);
+    if (nlog > 1)
+        RC_SLOT_ADD(e->slot, coalesced, (uint64_t)nlog);
+    if (lapped) {
+        kick_lapped(e, c);
+    }
+    if (q->count) {
+        mark_dirty(e, c);
+        return;
+    }
+    outq_put(c);
+    if (c->flags & RC_CF_CLOSE_AFTER_SEND)
+        shut(e, c);
+}

@@ -1,0 +1,50 @@
+/* The edge's topic table: topic name -> the connections subscribed to it.
+ * Chained hash table keyed by the topic's FNV-1a hash (the same hash the
+ * broker stores in each record, so fan-out never rehashes). Subscribe and
+ * unsubscribe are O(1): each subscription remembers its index in the topic's
+ * subscriber array and removal swaps the last entry into the hole.
+ * Owned by the edge's loop thread; nothing here blocks. */
+#ifndef RC_EDGE_TOPICS_H
+#define RC_EDGE_TOPICS_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+struct rc_conn;
+
+typedef struct rc_topic_sub {
+    struct rc_conn *conn;
+    uint32_t sub_idx;      /* index of this subscription in conn->subs */
+} rc_topic_sub_t;
+
+typedef struct rc_topic {
+    struct rc_topic *next; /* hash chain */
+    uint32_t hash;
+    uint16_t len;
+    uint32_t nsubs, cap;
+    rc_topic_sub_t *subs;
+    char name[];           /* len bytes + NUL */
+} rc_topic_t;
+
+typedef struct rc_topics {
+    rc_topic_t **buckets;
+    size_t nbuckets;       /* power of two */
+    size_t count;
+} rc_topics_t;
+
+void rc_topics_init(rc_topics_t *t);
+void rc_topics_free(rc_topics_t *t);
+
+rc_topic_t *rc_topics_find(const rc_topics_t *t, const char *name, size_t len, uint32_t hash);
+
+/* Adds conn (its subscription number sub_idx) to topic name, creating the
+ * topic. Returns the topic and the subscriber index in *pos. */
+rc_topic_t *rc_topics_subscribe(rc_topics_t *t, const char *name, size_t len, struct rc_conn *conn,
+                                uint32_t sub_idx, uint32_t *pos);
+
+/* Removes subscriber number pos of topic; *moved receives the subscriber
+ * that took its place (conn NULL if none), whose index is now pos. Frees the
+ * topic when it has no subscribers left. */
+void rc_topics_unsubscribe(rc_topics_t *t, rc_topic_t *topic, uint32_t pos, rc_topic_sub_t *moved);
+
+#endif

@@ -1,0 +1,166 @@
+/* The shared-memory event log: layout of the region and its invariants.
+ *
+ * One region per cluster instance, /dev/shm/ringcast-<instance>, mode 0600,
+ * created by the broker (the only writer). Edges map it read-write only to
+ * update their own slot; they never write the header or the data ring.
+ *
+ *   +-----------------+  0
+ *   | header (4 KiB)  |  magic, layout, epoch, capacities; writer positions
+ *   +-----------------+  RC_SHM_SLOTS_OFF
+ *   | edge slots      |  RC_SHM_NSLOTS x 256 B, each written by one edge
+ *   +-----------------+  ring_off (page aligned)
+ *   | data ring       |  ring_capacity bytes (power of two), records
+ *   +-----------------+
+ *
+ * Positions are byte offsets that only grow (u64; they never wrap in
+ * practice); a record at position p lives at ring + (p & (capacity - 1)).
+ * A record never straddles the end of the ring: when it would, the writer
+ * first writes a PAD record to the end and the real record at the start.
+ *
+ * States of the ring (W = writer tail, H = writer head, R = a reader):
+ *
+ *   empty      [.................................]  R == W == H
+ *
+ *   written    [##### r1 ## r2 ## r3 ###.........]  records between R and W
+ *               ^R                      ^W=H         are readable
+ *
+ *   writing    [##### r1 ## r2 ## r3 ##~~~~......]  H moved before the bytes
+ *               ^R                      ^W  ^H       at [W,H) are written
+ *
+ *   lapped     [#r9#~~~ r4 ## r5 ## r6 ## r7 ## r8]  H - R > capacity: the
+ *                  ^W,H ^R (stale: overwritten)      bytes at R are gone
+ *
+ *   resumed    [#r9#....]  a lapped reader counts what it lost and jumps to
+ *                  ^R=W    W; the record it reads next names the gap by its seq
+ *
+ * Invariants (kept in shm/log_writer.c and checked in shm/log_reader.c):
+ *  - Single writer. Only the broker stores to the header positions and the
+ *    data ring.
+ *  - The writer never waits for readers. Before it overwrites ring bytes it
+ *    advances `head` past them (store, then a release fence); a reader that
+ *    used bytes at [p, p+len) loads `head` after an acquire fence and trusts
+ *    what it read only if head <= p + capacity. The same check runs again
+ *    after bytes were handed to the kernel for sending.
+ *  - Publication order. A record is complete before `tail` moves past it
+ *    (release store); readers load `tail` with acquire before reading it.
+ *  - Sleep without spinning: see shm/wake.h.
+ *  - Nothing in the region holds a token or depends on a live peer.
+ */
+#ifndef RC_SHM_LAYOUT_H
+#define RC_SHM_LAYOUT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RC_SHM_MAGIC 0x54534143474e4952ull /* "RINGCAST" little-endian */
+#define RC_SHM_LAYOUT 1u
+#define RC_SHM_HEADER_SIZE 4096u
+#define RC_SHM_NSLOTS 64u
+#define RC_SHM_SLOT_SIZE 256u
+#define RC_SHM_SLOTS_OFF RC_SHM_HEADER_SIZE
+#define RC_SHM_RING_OFF (RC_SHM_SLOTS_OFF + RC_SHM_NSLOTS * RC_SHM_SLOT_SIZE)
+#define RC_CACHELINE 64
+
+/* Header. Fields above `head` are written once at creation, before magic. */
+typedef struct rc_shm_header {
+    _Atomic uint64_t magic;   /* stored last at creation, with release */
+    uint32_t layout;
+    uint32_t header_size;
+    uint64_t epoch;           /* random, new each time the region is created */
+    uint64_t region_size;
+    uint64_t ring_off;
+    uint64_t ring_capacity;   /* power of two */
+    uint32_t nslots;
+    uint32_t slot_size;
+    uint64_t created_ns;    /* the first line ends here: 64 bytes */
+
+    /* Writer line: where the writer may be writing. */
+    _Atomic uint64_t head;    /* end of the bytes the writer may be overwriting */
+    uint8_t pad1[RC_CACHELINE - 8];
+
+    /* Publication line: what readers may read. */
+    _Atomic uint64_t tail;    /* end of the last committed record */
+    _Atomic uint64_t next_seq;/* sequence number the next record will get */
+    _Atomic uint64_t last_commit_ns;
+    uint8_t pad2[RC_CACHELINE - 24];
+
+    /* Wake line: futex word and the "a reader sleeps" flag (shm/wake.h). */
+    _Atomic uint32_t wake_word;
+    _Atomic uint32_t sleepers;
+    _Atomic uint64_t wake_syscalls;
+    uint8_t pad3[RC_CACHELINE - 16];
+
+    /* Writer's own counters, for /metrics. */
+    _Atomic uint64_t writer_pid;
+    _Atomic uint64_t records;
+    _Atomic uint64_t bytes;
+    _Atomic uint64_t writer_restarts;
+    uint8_t pad4[RC_SHM_HEADER_SIZE - 4 * RC_CACHELINE - 32];
+} rc_shm_header_t;
+
+_Static_assert(sizeof(rc_shm_header_t) == RC_SHM_HEADER_SIZE, "header is one page");
+_Static_assert(offsetof(rc_shm_header_t, head) == 1 * RC_CACHELINE, "writer line");
+_Static_assert(offsetof(rc_shm_header_t, tail) == 2 * RC_CACHELINE, "publication line");
+_Static_assert(offsetof(rc_shm_header_t, wake_word) == 3 * RC_CACHELINE, "wake line");
+_Static_assert(offsetof(rc_shm_header_t, wake_word) % 4 == 0, "futex word must be 4-aligned");
+
+/* Edge slot: written only by the edge that holds it (pid != 0); the broker
+ * reads it for /healthz and /metrics. All fields relaxed atomics: they are
+ * independent counters, nothing is ordered by them except `pid`. */
+typedef struct rc_shm_slot {
+    _Atomic uint32_t pid;          /* 0 = free; claimed by CAS */
+    _Atomic uint32_t generation;   /* +1 on every claim */
+    _Atomic uint64_t started_ns;
+    _Atomic uint64_t alive_ns;
+    _Atomic uint64_t cursor_pos;   /* edge's read position in the log */
+    _Atomic uint64_t cursor_seq;   /* sequence number of the next record it expects */
+    _Atomic uint64_t connections;
+    _Atomic uint64_t accepted;
+    _Atomic uint64_t refused;      /* handshakes refused (any status) */
+    _Atomic uint64_t joins;
+    _Atomic uint64_t frames_out;   /* log frames handed to the kernel */
+    _Atomic uint64_t bytes_out;
+    _Atomic uint64_t sends;        /* send operations (a vectored send counts once) */
+    _Atomic uint64_t coalesced;    /* frames that went out in a send with others */
+    _Atomic uint64_t drops;        /* frames dropped for a closing connection */
+    _Atomic uint64_t kicks_slow;   /* closes with 4008 */
+    _Atomic uint64_t kicks_lapped; /* closes with 4009 */
+    _Atomic uint64_t lapped;       /* times the edge's reader was lapped */
+    _Atomic uint64_t lost;         /* records the edge's reader lost to lapping */
+    _Atomic uint64_t heartbeats;
+    _Atomic uint64_t wakeups;
+    uint8_t pad[RC_SHM_SLOT_SIZE - 8 - 19 * 8];
+} rc_shm_slot_t;
+
+_Static_assert(sizeof(rc_shm_slot_t) == RC_SHM_SLOT_SIZE, "slot size");
+_Static_assert(RC_SHM_SLOT_SIZE % RC_CACHELINE == 0, "slots do not share cache lines");
+
+#define RC_REC_PAD 0x1u  /* filler to the end of the ring; skip to the start */
+
+/* A record in the data ring, 8-aligned, followed by the topic bytes and the
+ * complete WebSocket frame clients receive. `len` covers all of it plus
+ * alignment. seq is atomic because a lapped reader may read it while the
+ * writer stores it; every other field is validated by the head check. */
+typedef struct rc_rec {
+    _Atomic uint64_t seq;
+    uint32_t len;
+    uint16_t flags;
+    uint16_t topic_len;
+    uint32_t topic_hash;
+    uint32_t frame_len;
+    uint64_t ts_ns;
+    uint64_t prev_pos;       /* previous record of the same topic (UINT64_MAX: none known) */
+} rc_rec_t;
+
+_Static_assert(sizeof(rc_rec_t) == 40, "record header size");
+_Static_assert(sizeof(rc_rec_t) % 8 == 0, "records stay 8-aligned");
+
+#define RC_REC_ALIGN 8u
+static inline uint32_t rc_rec_size(uint32_t topic_len, uint32_t frame_len)
+{
+    uint32_t n = (uint32_t)sizeof(rc_rec_t) + topic_len + frame_len;
+    return (n + RC_REC_ALIGN - 1) & ~(RC_REC_ALIGN - 1);
+}
+
+#endif

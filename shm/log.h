@@ -1,0 +1,107 @@
+/* The event log in shared memory: open/create the region, append records
+ * (the broker, the only writer), read them (the edges). See shm/layout.h for
+ * the layout, the states and the invariants.
+ *
+ * Nothing here blocks: the writer never waits for readers, readers never
+ * wait for the writer (sleeping is shm/wake.h's job). */
+#ifndef RC_SHM_LOG_H
+#define RC_SHM_LOG_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "shm/layout.h"
+
+typedef struct rc_log {
+    rc_shm_header_t *hdr;
+    rc_shm_slot_t *slots;
+    uint8_t *ring;
+    uint64_t cap;    /* ring capacity (power of two) */
+    uint64_t mask;
+    size_t map_size;
+    uint64_t res_pos; /* writer: the reserved record, between reserve and commit */
+    uint64_t res_end;
+    char name[96];   /* shm_open name, "/ringcast-<instance>" */
+} rc_log_t;
+
+/* Writer side ------------------------------------------------------------ */
+
+enum { RC_LOG_CREATED = 1, RC_LOG_REATTACHED = 2 };
+
+/* Opens the region for instance as its writer: re-attaches an existing one
+ * whose magic, layout and capacity match (the sequence continues), creates a
+ * new one (mode 0600) when none exists. A region that exists but does not
+ * match is refused with -EEXIST and a message on stderr, unless recreate is
+ * set. Returns RC_LOG_CREATED, RC_LOG_REATTACHED or a negative errno. */
+int rc_log_open_writer(rc_log_t *log, const char *instance, uint64_t capacity, int recreate);
+
+/* The largest frame a record can carry: a quarter of the ring, so a reader
+ * can always hold a few records' worth of lag. */
+uint64_t rc_log_max_frame(const rc_log_t *log);
+
+/* Sequence number the next committed record will carry. */
+uint64_t rc_log_next_seq(const rc_log_t *log);
+
+/* Reserves a record for topic and a frame of frame_len bytes, writes the
+ * topic and record header, and returns where the caller writes the frame
+ * (exactly frame_len bytes) before rc_log_commit. Writes a PAD record first
+ * if the record would straddle the end. Returns NULL if frame_len is over
+ * rc_log_max_frame. One reservation at a time. */
+uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, uint32_t frame_len);
+
+/* Publishes the reserved record (release) and wakes sleeping readers if any
+ * said they sleep. Returns its sequence number. */
+uint64_t rc_log_commit(rc_log_t *log);
+
+/* Reader side ------------------------------------------------------------ */
+
+/* Maps an existing region for reading (and for writing its own slot).
+ * Returns 0, -ENOENT if the broker has not created it yet, -EPROTO if the
+ * magic or layout do not match. */
+int rc_log_open_reader(rc_log_t *log, const char *instance);
+
+void rc_log_close(rc_log_t *log);
+
+/* Removes the region's name (the mapping stays valid for who has it). */
+int rc_log_unlink(const char *instance);
+
+typedef struct rc_log_reader {
+    uint64_t pos;     /* next record position */
+    uint64_t seq;     /* seq expected there; 0 = not known yet (just started or resumed) */
+    uint64_t lost;    /* records lost to lapping, in total */
+    uint64_t lapped;  /* times lapped */
+    uint64_t lap_from;/* seq expected when last lapped (0: not lapped) */
+} rc_log_reader_t;
+
+/* A record as seen by a reader; pointers into shm, valid until lapped. */
+typedef struct rc_log_view {
+    uint64_t pos;
+    uint64_t seq;
+    uint32_t len;       /* record bytes (position of the next one is pos + len) */
+    const char *topic;
+    uint16_t topic_len;
+    uint32_t topic_hash;
+    const uint8_t *frame;
+    uint32_t frame_len;
+    uint64_t ts_ns;
+} rc_log_view_t;
+
+/* Starts a reader at the current tail: it sees only records committed later. */
+void rc_log_reader_at_tail(const rc_log_t *log, rc_log_reader_t *r);
+
+/* Reads the next committed record into v and advances. Returns 1 for a
+ * record, 0 when the reader is at the tail, or -ESTALE when it was lapped:
+ * it has then jumped to the tail, r->lapped is incremented, and the records
+ * it lost are added to r->lost once the next record names the gap.
+ * A returned view is already checked intact once; check again with
+ * rc_log_intact after using its bytes. */
+int rc_log_reader_next(const rc_log_t *log, rc_log_reader_t *r, rc_log_view_t *v);
+
+/* 1 if the bytes of the record at [pos, pos + len) have not been overwritten
+ * (checked after an acquire fence, so every read of them before this call is
+ * covered). */
+int rc_log_intact(const rc_log_t *log, uint64_t pos, uint32_t len);
+
+/* 32-bit FNV-1a of a topic; stored in records, used by edges' topic tables. */
+uint32_t rc_topic_hash(const char *topic, size_t len);
+
+#endif

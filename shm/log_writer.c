@@ -1,0 +1,90 @@
+/* The single writer: reserve, fill, commit. Only the broker calls this. */
+#include "shm/log.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "shm/wake.h"
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t rc_log_max_frame(const rc_log_t *log)
+{
+    uint64_t m = log->cap / 4 - sizeof(rc_rec_t) - 512;
+    return m > UINT32_MAX ? UINT32_MAX : m;
+}
+
+uint64_t rc_log_next_seq(const rc_log_t *log)
+{
+    /* relaxed: only the writer stores it */
+    return atomic_load_explicit(&log->hdr->next_seq, memory_order_relaxed);
+}
+
+/* Moves head to end before any byte up to end is overwritten. */
+static void claim_until(rc_log_t *log, uint64_t end)
+{
+    /* relaxed store + release fence: a reader whose acquire fence follows
+     * its read of any byte we write after this sees the new head */
+    atomic_store_explicit(&log->hdr->head, end, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, uint32_t frame_len)
+{
+    if (frame_len > rc_log_max_frame(log))
+        return NULL;
+    rc_shm_header_t *h = log->hdr;
+    uint64_t pos = atomic_load_explicit(&h->tail, memory_order_relaxed);
+    uint64_t seq = atomic_load_explicit(&h->next_seq, memory_order_relaxed);
+    uint32_t size = rc_rec_size(topic_len, frame_len);
+    uint64_t off = pos & log->mask;
+    uint64_t room = log->cap - off;
+    uint64_t start = pos;
+    if (room < size)
+        start = pos + room; /* skip to the start of the ring */
+    claim_until(log, start + size);
+    if (room < size && room >= sizeof(rc_rec_t)) {
+        /* A PAD record carries the seq of the record after it, so a reader
+         * can tell a pad it expected from stale bytes. Smaller gaps than a
+         * header are skipped by readers without a record. */
+        rc_rec_t *pad = (rc_rec_t *)(log->ring + off);
+        pad->len = (uint32_t)room;
+        pad->flags = RC_REC_PAD;
+        pad->topic_len = 0;
+        pad->frame_len = 0;
+        atomic_store_explicit(&pad->seq, seq, memory_order_relaxed);
+    }
+    rc_rec_t *rec = (rc_rec_t *)(log->ring + (start & log->mask));
+    atomic_store_explicit(&rec->seq, seq, memory_order_relaxed);
+    rec->len = size;
+    rec->flags = 0;
+    rec->topic_len = topic_len;
+    rec->topic_hash = rc_topic_hash(topic, topic_len);
+    rec->frame_len = frame_len;
+    rec->ts_ns = now_ns();
+    rec->prev_pos = UINT64_MAX;
+    memcpy((uint8_t *)(rec + 1), topic, topic_len);
+    log->res_pos = start;
+    log->res_end = start + size;
+    return (uint8_t *)(rec + 1) + topic_len;
+}
+
+uint64_t rc_log_commit(rc_log_t *log)
+{
+    rc_shm_header_t *h = log->hdr;
+    uint64_t seq = atomic_load_explicit(&h->next_seq, memory_order_relaxed);
+    rc_rec_t *rec = (rc_rec_t *)(log->ring + (log->res_pos & log->mask));
+    atomic_store_explicit(&h->next_seq, seq + 1, memory_order_relaxed);
+    atomic_store_explicit(&h->last_commit_ns, rec->ts_ns, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->records, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->bytes, rec->frame_len, memory_order_relaxed);
+    /* release: the record's bytes are visible before the tail that covers them */
+    atomic_store_explicit(&h->tail, log->res_end, memory_order_release);
+    rc_wake_readers(log);
+    return seq;
+}

@@ -1,0 +1,27 @@
+/* The edge slot table: each edge claims one slot and is its only writer;
+ * the broker reads them all. A slot whose pid is gone may be taken over. */
+#ifndef RC_SHM_SLOTS_H
+#define RC_SHM_SLOTS_H
+
+#include <sys/types.h>
+#include "shm/log.h"
+
+/* Claims a free slot, or one whose holder is dead, for pid. Zeroes its
+ * counters, bumps its generation. Returns the slot index or -ENOSPC. */
+int rc_slot_claim(rc_log_t *log, pid_t pid);
+
+/* Frees slot idx if pid still holds it. */
+void rc_slot_release(rc_log_t *log, int idx, pid_t pid);
+
+/* 1 if the slot is held by a live process, 0 if free, -1 if held by a dead
+ * one (the broker reports those). */
+int rc_slot_state(const rc_shm_slot_t *s);
+
+/* Relaxed counter helpers for the slot's owner: independent statistics,
+ * nothing is ordered by them. */
+#define RC_SLOT_ADD(slot, field, n) atomic_fetch_add_explicit(&(slot)->field, (n), memory_order_relaxed)
+#define RC_SLOT_SUB(slot, field, n) atomic_fetch_sub_explicit(&(slot)->field, (n), memory_order_relaxed)
+#define RC_SLOT_SET(slot, field, v) atomic_store_explicit(&(slot)->field, (v), memory_order_relaxed)
+#define RC_SLOT_GET(slot, field) atomic_load_explicit(&(slot)->field, memory_order_relaxed)
+
+#endif

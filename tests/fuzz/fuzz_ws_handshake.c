@@ -1,0 +1,74 @@
+/* libFuzzer driver for the handshake parser: parse, check, answer, read the
+ * query, and verify the resumability contract on the same bytes. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/limits.h"
+#include "proto/ws_handshake.h"
+
+#define CHECK(c) do { if (!(c)) abort(); } while (0)
+
+static void check_slice_inside(rc_slice_t s, const char *buf, size_t len)
+{
+    if (!s.p)
+        return;
+    CHECK(s.p >= buf && s.n <= len && (size_t)(s.p - buf) <= len - s.n);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *buf = (const char *)data;
+    rc_ws_request_t req, again;
+    const char *why = NULL;
+    char accept[29], out[512], val[64];
+    int r, st;
+
+    r = rc_ws_request_parse(buf, size, &req);
+    CHECK(r == 0 || r == -400 || r == -431 || (r > 0 && (size_t)r <= size));
+    CHECK(r <= RC_HS_MAX_BYTES);
+    if (r <= 0)
+        return 0;
+
+    check_slice_inside(req.method, buf, (size_t)r);
+    check_slice_inside(req.path, buf, (size_t)r);
+    check_slice_inside(req.query, buf, (size_t)r);
+    check_slice_inside(req.key, buf, (size_t)r);
+    check_slice_inside(req.origin, buf, (size_t)r);
+    check_slice_inside(req.protocols, buf, (size_t)r);
+    check_slice_inside(req.bearer, buf, (size_t)r);
+    CHECK(req.nheaders <= RC_HS_MAX_HEADERS);
+
+    /* Resumable: the block alone parses the same, and any strict prefix of
+     * it is "need more", never an error. */
+    CHECK(rc_ws_request_parse(buf, (size_t)r, &again) == r);
+    CHECK(memcmp(&req, &again, sizeof(req)) == 0);
+    CHECK(rc_ws_request_parse(buf, (size_t)r - 1, &again) == 0);
+    CHECK(rc_ws_request_parse(buf, (size_t)r / 2, &again) == 0);
+
+    st = rc_ws_request_check(&req, &why);
+    CHECK(st == 0 || st == 400 || st == 426);
+    if (st) {
+        CHECK(why != NULL);
+        CHECK(rc_http_response(out, sizeof(out), st, NULL, NULL, why, strlen(why)) > 0);
+    } else {
+        CHECK(req.key.n == 24);
+        rc_ws_accept_key(req.key, accept);
+        CHECK(strlen(accept) == 28);
+        CHECK(rc_ws_response_101(out, sizeof(out), accept, req.offers_phoenix) > 0);
+    }
+
+    if (req.query.p) {
+        static const char *names[] = { "vsn", "token", "a", "" };
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            int q = rc_query_get(req.query, names[i], val, sizeof(val));
+            CHECK(q == -ENOENT || q == -ENOSPC || q == -EINVAL || (q >= 0 && q < (int)sizeof(val)));
+            if (q >= 0)
+                CHECK(val[q] == '\0' && strlen(val) == (size_t)q);
+            q = rc_query_get(req.query, names[i], val, 2);
+            CHECK(q < 2);
+        }
+    }
+    return 0;
+}
