@@ -33,7 +33,7 @@ BROKER     := $(BUILD)/bin/broker
 EDGE       := $(BUILD)/bin/edge
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test unit integration run deps fuzz fuzz-replay clean tsan
+.PHONY: all test run deps test-deps unit-bins fuzz fuzz-replay-bins clean tsan
 all: $(BROKER) $(EDGE)
 
 $(BUILD)/obj/%.o: %.c
@@ -54,18 +54,23 @@ $(EDGE): $(call obj,$(EDGE_SRC)) $(LIB)
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Unit tests of edge/ files link those objects too (the rest is in LIB).
+$(BUILD)/tests/test_topics: $(BUILD)/obj/edge/topics.o
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $$(pkg-config --libs check)
+	@$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS) $$(pkg-config --libs check)
 
 unit-bins: $(UNIT_BINS)
 
 deps:
 	@scripts/install-deps.sh
 
+test-deps:
+	@scripts/install-deps.sh --test
+
 # The test build: sanitizers on, its own tree so it never mixes with `make`.
 ASAN_BUILD := build/asan
-test: deps
+test: test-deps
 	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) SANITIZE=address,undefined all unit-bins
 	@$(MAKE) --no-print-directory fuzz-replay-bins
 	@scripts/run-tests.sh $(ASAN_BUILD)

@@ -184,6 +184,9 @@ void rc_config_print_table(void)
     for (unsigned i = 0; i < rc_nopts; i++) {
         const rc_opt_t *o = &rc_opts[i];
         const char *who = o->users == RC_OPT_BOTH ? "both" : o->users == RC_OPT_BROKER ? "broker" : "edge";
-        printf("| `%s` | `%s` | %s | %s |\n", o->name, o->def, who, o->help);
+        if (o->def[0])
+            printf("| `%s` | `%s` | %s | %s |\n", o->name, o->def, who, o->help);
+        else
+            printf("| `%s` | (empty) | %s | %s |\n", o->name, who, o->help);
     }
 }

@@ -78,6 +78,7 @@ void rc_conn_on_accept(rc_edge_t *e, int fd)
     c->state = RC_CONN_HANDSHAKE;
     c->last_rx_s = rc_now_s();
     e->by_fd[fd] = c;
+    rc_wheel_add(e, c);
     e->nconns++;
     RC_SLOT_ADD(e->slot, accepted, 1);
     RC_SLOT_SET(e->slot, connections, e->nconns);
@@ -156,7 +157,7 @@ static size_t consume_frames(rc_edge_t *e, rc_conn_t *c, uint8_t *buf, size_t le
             /* Echo the client's close (RFC 6455 5.5.1), then end the TCP side. */
             uint8_t frame[127];
             size_t n = code == 1005 ? rc_ws_close_encode(frame, 0, NULL) : rc_ws_close_encode(frame, code, "");
-            c->state = RC_CONN_CLOSING;
+            rc_conn_set_closing(e, c);
             rc_out_bytes(e, c, frame, n);
             c->flags |= RC_CF_CLOSE_AFTER_SEND;
             return len;
@@ -231,8 +232,11 @@ void rc_conn_on_recv(rc_edge_t *e, rc_conn_t *c, const struct io_uring_cqe *cqe)
         }
         return;
     } else if (cqe->res <= 0) {
-        /* The peer closed or the socket failed (or our shutdown ended it). */
-        if (!(c->flags & RC_CF_SHUT))
+        /* The peer closed its side, the socket failed, or our shutdown ended
+         * the receive. A peer that only half-closed after its request still
+         * gets the answer already queued for it (a refusal, a close echo). */
+        int answer_pending = cqe->res == 0 && (c->flags & RC_CF_CLOSE_AFTER_SEND);
+        if (!(c->flags & RC_CF_SHUT) && !answer_pending)
             rc_conn_abort(e, c);
         rc_conn_maybe_free(e, c);
         return;
@@ -254,15 +258,24 @@ void rc_conn_close(rc_edge_t *e, rc_conn_t *c, uint16_t code)
         rc_out_drop_unsent(c);
     uint8_t frame[127];
     size_t n = rc_ws_close_encode(frame, code, "");
-    c->state = RC_CONN_CLOSING;
+    rc_conn_set_closing(e, c);
     c->close_code = code;
     rc_out_bytes(e, c, frame, n);
     c->flags |= RC_CF_CLOSE_AFTER_SEND;
 }
 
+void rc_conn_set_closing(rc_edge_t *e, rc_conn_t *c)
+{
+    if (c->state == RC_CONN_CLOSING)
+        return;
+    c->state = RC_CONN_CLOSING;
+    c->last_rx_s = rc_now_s();
+    rc_wheel_add(e, c);
+}
+
 void rc_conn_abort(rc_edge_t *e, rc_conn_t *c)
 {
-    c->state = RC_CONN_CLOSING;
+    rc_conn_set_closing(e, c);
     rc_out_drop_unsent(c);
     if (!(c->flags & RC_CF_SHUT)) {
         c->flags |= RC_CF_SHUT;
@@ -288,6 +301,7 @@ void rc_conn_free_pending(rc_edge_t *e)
         rc_conn_t *c = e->to_free;
         e->to_free = c->next;
         rc_channel_unsubscribe_all(e, c);
+        rc_wheel_del(e, c);
         rc_out_free(c);
         free(c->in);
         free(c->msg);

@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 #include "common/config.h"
+#include "edge/timers.h"
 #include "edge/topics.h"
 #include "proto/limits.h"
 #include "proto/slice.h"
@@ -34,6 +35,7 @@ enum rc_op {
     RC_OP_FUTEX,
     RC_OP_SIGNAL,
     RC_OP_TIMER,
+    RC_OP_TICK,
 };
 #define RC_UD(op, gen, fd) (((uint64_t)(op) << 56) | (((uint64_t)(gen) & 0xffffff) << 32) | (uint32_t)(fd))
 #define RC_UD_OP(ud) ((unsigned)((ud) >> 56))
@@ -74,7 +76,9 @@ typedef struct rc_conn {
     uint16_t nsubs;
     uint16_t subcap;
     uint16_t close_code;   /* close code queued, 0 if none */
-    uint32_t last_rx_s;    /* monotonic seconds of the last received byte */
+    uint32_t last_rx_s;    /* monotonic seconds: accept, last byte received, or close start */
+    uint16_t tw_slot;      /* timing wheel slot while on_wheel */
+    uint8_t on_wheel;
     rc_ws_reader_t wsr;
     rc_sub_t *subs;        /* NULL until the first join */
     rc_inbuf_t *in;        /* partial input; NULL when nothing is pending */
@@ -82,6 +86,7 @@ typedef struct rc_conn {
     rc_outq_t *outq;       /* NULL while the socket keeps up */
     struct rc_conn *next;  /* starved list or free list */
     struct rc_conn *dirty_next; /* flush list */
+    struct rc_conn *tw_prev, *tw_next; /* timing wheel slot list */
 } rc_conn_t;
 
 typedef struct rc_edge {
@@ -109,6 +114,11 @@ typedef struct rc_edge {
     int draining;
     int stop;
     struct __kernel_timespec drain_ts;
+    rc_conn_t *wheel[RC_WHEEL_SLOTS];
+    uint32_t wheel_now;
+    uint64_t wheel_count;
+    int wheel_armed;
+    struct __kernel_timespec wheel_ts;
     /* limits */
     uint64_t max_connections, max_message, max_channels, out_queue_max;
     uint64_t idle_timeout_ms, handshake_timeout_ms;
@@ -130,6 +140,8 @@ uint8_t *rc_edge_buf_addr(rc_edge_t *e, unsigned bid);
 void rc_conn_on_accept(rc_edge_t *e, int fd);
 void rc_conn_on_recv(rc_edge_t *e, rc_conn_t *c, const struct io_uring_cqe *cqe);
 void rc_conn_close(rc_edge_t *e, rc_conn_t *c, uint16_t code);
+/* Marks c closing and starts its grace period on the timing wheel. */
+void rc_conn_set_closing(rc_edge_t *e, rc_conn_t *c);
 void rc_conn_abort(rc_edge_t *e, rc_conn_t *c);
 void rc_conn_maybe_free(rc_edge_t *e, rc_conn_t *c);
 void rc_conn_free_pending(rc_edge_t *e);

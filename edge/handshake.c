@@ -17,7 +17,7 @@ static int respond_and_close(rc_edge_t *e, rc_conn_t *c, int status, const char 
     int n = rc_http_response(resp, sizeof(resp), status, ctype, extra, body, strlen(body));
     if (n > 0)
         rc_out_bytes(e, c, resp, (size_t)n);
-    c->state = RC_CONN_CLOSING;
+    rc_conn_set_closing(e, c);
     c->flags |= RC_CF_CLOSE_AFTER_SEND;
     if (status != 200)
         RC_SLOT_ADD(e->slot, refused, 1);
@@ -77,5 +77,6 @@ int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len
         c->flags |= RC_CF_PHOENIX_PROTO;
     c->state = RC_CONN_OPEN;
     rc_ws_reader_init(&c->wsr, e->max_message);
+    rc_wheel_add(e, c); /* the idle deadline may come before the handshake's */
     return r;
 }

@@ -152,6 +152,9 @@ static void on_cqe(rc_edge_t *e, struct io_uring_cqe *cqe)
             rc_edge_arm_signal(e);
         }
         break;
+    case RC_OP_TICK:
+        rc_wheel_tick(e);
+        break;
     case RC_OP_TIMER:
         if (e->draining) {
             rc_logf("warn", "msg=\"drain deadline passed\" connections_left=%llu", (unsigned long long)e->nconns);

@@ -3,11 +3,16 @@
 
 #include <errno.h>
 
-void rc_log_reader_at_tail(const rc_log_t *log, rc_log_reader_t *r)
+static void jump_to_tail(const rc_log_t *log, rc_log_reader_t *r)
 {
     /* acquire: records before the tail are complete (we skip them anyway) */
     r->pos = atomic_load_explicit(&log->hdr->tail, memory_order_acquire);
     r->seq = 0;
+}
+
+void rc_log_reader_at_tail(const rc_log_t *log, rc_log_reader_t *r)
+{
+    jump_to_tail(log, r);
     r->lost = r->lapped = r->lap_from = 0;
 }
 
@@ -27,7 +32,7 @@ static int lapped(const rc_log_t *log, rc_log_reader_t *r)
     r->lapped++;
     if (r->seq && !r->lap_from)
         r->lap_from = r->seq;
-    rc_log_reader_at_tail(log, r);
+    jump_to_tail(log, r);
     return -ESTALE;
 }
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test against one build tree (make test passes build/asan):
+# unit tests (Check), fuzz corpus replays, integration tests (shell and the
+# official phoenix client under node's test runner). Each test is one line
+# PASS/FAIL; a failure prints its output. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build=${1:?usage: run-tests.sh BUILD_DIR}
+export RINGCAST_BIN=$PWD/$build/bin
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+logdir=$(mktemp -d /tmp/ringcast-tests.XXXXXX)
+pass=0 fail=0 failed=()
+
+run() { # name command...
+    local name=$1 log
+    shift
+    log="$logdir/$(echo "$name" | tr '/ ' '__').log"
+    local t0=$SECONDS
+    if "$@" >"$log" 2>&1; then
+        pass=$((pass + 1))
+        printf 'PASS %-48s %3ss  %s\n' "$name" $((SECONDS - t0)) "$(grep -E '^[0-9]+%: Checks|^# pass|^replayed' "$log" | tr '\n' ' ')"
+    else
+        fail=$((fail + 1))
+        failed+=("$name")
+        printf 'FAIL %-48s %3ss\n' "$name" $((SECONDS - t0))
+        sed 's/^/    | /' "$log" | tail -n 80
+    fi
+}
+
+for t in "$build"/tests/test_*; do
+    [ -x "$t" ] && run "unit/$(basename "$t")" "$t"
+done
+for r in build/fuzz/replay_*; do
+    [ -x "$r" ] || continue
+    n=${r##*/replay_}
+    run "fuzz-replay/$n" "$r" "tests/fuzz/corpus/$n"
+done
+for t in tests/integration/test_*.sh; do
+    [ -f "$t" ] && run "integration/$(basename "$t" .sh)" bash "$t"
+done
+for t in tests/node/*.test.js; do
+    [ -f "$t" ] && run "node/$(basename "$t" .test.js)" node --test --test-reporter=tap "$t"
+done
+
+rm -rf "$logdir"
+echo
+[ $fail -gt 0 ] && echo "failed: ${failed[*]}"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ] && [ $pass -gt 0 ]

@@ -1,0 +1,70 @@
+/* shm/slots.c: edges claim slots; a dead edge's slot can be taken over. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shm/slots.h"
+
+static char inst[64];
+static rc_log_t w;
+
+static void setup(void)
+{
+    static int n;
+    snprintf(inst, sizeof(inst), "unit-slots-%d-%d", (int)getpid(), n++);
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, 65536, 0), RC_LOG_CREATED);
+}
+
+static void teardown(void)
+{
+    rc_log_close(&w);
+    rc_log_unlink(inst);
+}
+
+START_TEST(claim_takes_distinct_free_slots_and_release_frees_them)
+{
+    int a = rc_slot_claim(&w, getpid());
+    int b = rc_slot_claim(&w, getpid());
+    ck_assert_int_ge(a, 0);
+    ck_assert_int_ne(a, b);
+    ck_assert_int_eq(rc_slot_state(&w.slots[a]), 1);
+    RC_SLOT_ADD(&w.slots[a], joins, 5);
+    uint32_t gen = atomic_load(&w.slots[a].generation);
+    rc_slot_release(&w, a, getpid());
+    ck_assert_int_eq(rc_slot_state(&w.slots[a]), 0);
+    ck_assert_int_eq(rc_slot_claim(&w, getpid()), a);
+    ck_assert_uint_eq(atomic_load(&w.slots[a].generation), gen + 1);
+    ck_assert_uint_eq(RC_SLOT_GET(&w.slots[a], joins), 0); /* counters start at zero */
+}
+END_TEST
+
+START_TEST(dead_edges_slot_is_reported_and_taken_over_when_full)
+{
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0); /* now a pid with no process */
+    for (unsigned i = 0; i < RC_SHM_NSLOTS; i++)
+        ck_assert_int_ge(rc_slot_claim(&w, i == 7 ? child : getpid()), 0);
+    ck_assert_int_eq(rc_slot_state(&w.slots[7]), -1);
+    ck_assert_int_eq(rc_slot_claim(&w, getpid()), 7);
+    ck_assert_int_eq(rc_slot_claim(&w, getpid()), -ENOSPC);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("slots");
+    TCase *tc = tcase_create("slots");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, claim_takes_distinct_free_slots_and_release_frees_them);
+    tcase_add_test(tc, dead_edges_slot_is_reported_and_taken_over_when_full);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

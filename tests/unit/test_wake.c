@@ -1,0 +1,115 @@
+/* shm/wake.c: readers sleep on the futex word; the writer wakes them with
+ * one syscall only when some reader said it sleeps. */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shm/wake.h"
+
+static char inst[64];
+static rc_log_t w;
+
+static void setup(void)
+{
+    static int n;
+    snprintf(inst, sizeof(inst), "unit-wake-%d-%d", (int)getpid(), n++);
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, 65536, 0), RC_LOG_CREATED);
+}
+
+static void teardown(void)
+{
+    rc_log_close(&w);
+    rc_log_unlink(inst);
+}
+
+static void put(void)
+{
+    uint8_t *p = rc_log_reserve(&w, "t", 1, 1);
+    *p = 'x';
+    rc_log_commit(&w);
+}
+
+static uint64_t syscalls(void) { return atomic_load(&w.hdr->wake_syscalls); }
+
+START_TEST(commit_without_sleepers_makes_no_wake_syscall)
+{
+    for (int i = 0; i < 100; i++)
+        put();
+    ck_assert_uint_eq(syscalls(), 0);
+}
+END_TEST
+
+START_TEST(prepare_refuses_to_sleep_when_records_are_waiting)
+{
+    rc_log_reader_t rd;
+    rc_log_reader_at_tail(&w, &rd);
+    put();
+    uint32_t expect;
+    ck_assert_int_eq(rc_wake_prepare(&w, &rd, &expect), -EAGAIN);
+}
+END_TEST
+
+static atomic_int woke;
+static void *sleeper(void *arg)
+{
+    rc_log_t *r = arg;
+    rc_log_reader_t rd;
+    rc_log_reader_at_tail(r, &rd);
+    for (;;) {
+        uint32_t expect;
+        if (rc_wake_prepare(r, &rd, &expect) == 0)
+            rc_wake_wait(r, expect, 5000);
+        rc_log_view_t v;
+        if (rc_log_reader_next(r, &rd, &v) == 1) {
+            atomic_store(&woke, 1);
+            return NULL;
+        }
+    }
+}
+
+START_TEST(sleeping_reader_is_woken_by_one_syscall)
+{
+    rc_log_t r;
+    ck_assert_int_eq(rc_log_open_reader(&r, inst), 0);
+    pthread_t th;
+    atomic_store(&woke, 0);
+    pthread_create(&th, NULL, sleeper, &r);
+    /* wait until the reader has said it sleeps */
+    for (int i = 0; i < 5000 && !atomic_load(&w.hdr->sleepers); i++)
+        usleep(1000);
+    ck_assert_uint_eq(atomic_load(&w.hdr->sleepers), 1);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    put();
+    pthread_join(th, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_int_eq(atomic_load(&woke), 1);
+    ck_assert_uint_eq(syscalls(), 1);
+    /* woken well before the 5 s timeout: it was the wake, not a poll */
+    ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 1000);
+    put(); /* nobody sleeps now: no syscall */
+    ck_assert_uint_eq(syscalls(), 1);
+    rc_log_close(&r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("wake");
+    TCase *tc = tcase_create("wake");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, commit_without_sleepers_makes_no_wake_syscall);
+    tcase_add_test(tc, prepare_refuses_to_sleep_when_records_are_waiting);
+    tcase_add_test(tc, sleeping_reader_is_woken_by_one_syscall);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
