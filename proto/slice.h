@@ -23,4 +23,17 @@ static inline int rc_slice_eq(rc_slice_t a, const char *lit)
     return a.p && a.n == n && memcmp(a.p, lit, n) == 0;
 }
 
+/* ASCII case folding and comparison, for HTTP tokens and host names. */
+static inline int rc_ascii_lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+static inline int rc_ascii_ieq(const char *p, size_t n, const char *lit)
+{
+    size_t m = strlen(lit);
+    if (n != m)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (rc_ascii_lower((unsigned char)p[i]) != rc_ascii_lower((unsigned char)lit[i]))
+            return 0;
+    return 1;
+}
+
 #endif

@@ -17,6 +17,7 @@ typedef struct rc_ws_request {
     rc_slice_t query;      /* after '?', still percent-encoded; NULL if none */
     rc_slice_t key;        /* Sec-WebSocket-Key, NULL if absent */
     rc_slice_t origin;     /* Origin, NULL if absent */
+    rc_slice_t host;       /* Host, NULL if absent */
     rc_slice_t protocols;  /* Sec-WebSocket-Protocol raw value, NULL if absent */
     rc_slice_t bearer;     /* base64 token of "base64url.bearer.phx.<t>", NULL if absent */
     int version;           /* Sec-WebSocket-Version, -1 if absent or not a number */
@@ -30,7 +31,8 @@ typedef struct rc_ws_request {
 /* Parses the request line and headers in buf[0..len).
  * Returns the length of the header block (> 0, through the blank line) when
  * complete, 0 when more bytes are needed, or a negative HTTP status:
- * -400 malformed, -431 header block over RC_HS_MAX_BYTES or more than
+ * -400 malformed (including a repeated Sec-WebSocket-Key, -Version, Origin
+ * or Host), -431 header block over RC_HS_MAX_BYTES or more than
  * RC_HS_MAX_HEADERS headers. Never reads past len. */
 int rc_ws_request_parse(const char *buf, size_t len, rc_ws_request_t *req);
 
@@ -39,6 +41,29 @@ int rc_ws_request_parse(const char *buf, size_t len, rc_ws_request_t *req);
  * Returns 0, or a positive HTTP status (400, 426) with *why set to a short
  * static text naming the problem. */
 int rc_ws_request_check(const rc_ws_request_t *req, const char **why);
+
+// Checks the Origin header against an allow-list, as Phoenix's
+// check_origin does. Returns 1 if allowed, 0 if refused (answer 403).
+// (Line comments here: the entries below contain a slash-star.)
+//
+// origin: req->origin; absent (p == NULL) is always allowed, since only
+// browsers send it. allowlist: NULL or "" means no check (allow all);
+// otherwise comma-separated entries, blanks around them ignored:
+//   :conn                     Origin host[:port] equals the Host header
+//                             (host_header, req->host; absent -> refused)
+//   //example.com             that host, any scheme, any port
+//   //*.example.com           example.com or any subdomain of it
+//   https://example.com       that scheme and host, any port
+//   https://example.com:8443  exactly that (a port in an entry is compared
+//                             with the Origin's port, or with its scheme's
+//                             default, 80 for http/ws, 443 for https/wss)
+// Schemes and hosts compare case-insensitively. An Origin that is not
+// "scheme://host[:port]" ("null", "example.com", a path or userinfo) is
+// refused when a list is set; an entry that does not parse matches nothing,
+// so a list of only such entries refuses every Origin.
+// For :conn, a Host without a port stands for the Origin scheme's default.
+// Pure function over its arguments; allocates nothing.
+int rc_ws_origin_allowed(rc_slice_t origin, const char *allowlist, rc_slice_t host_header);
 
 /* Computes Sec-WebSocket-Accept for key: base64(SHA1(key + GUID)).
  * out receives 28 characters and a NUL. */

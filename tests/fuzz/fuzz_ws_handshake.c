@@ -1,5 +1,6 @@
 /* libFuzzer driver for the handshake parser: parse, check, answer, read the
- * query, and verify the resumability contract on the same bytes. */
+ * query, check the Origin against allow-lists, and verify the resumability
+ * contract on the same bytes. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,35 @@
 #include "proto/ws_handshake.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
+
+/* One entry of every kind, as an operator would configure them. */
+static const char origin_list[] =
+    "//*.example.com, https://app.test:8443, http://localhost:4000, //[::1], :conn";
+
+/* Origin checks on every parsed request. The query string, NUL-terminated,
+ * also serves as an allow-list so the entry parser sees arbitrary bytes. */
+static void check_origin(const rc_ws_request_t *req)
+{
+    char list[256];
+    int a;
+
+    a = rc_ws_origin_allowed(req->origin, origin_list, req->host);
+    CHECK(a == 0 || a == 1);
+    if (!req->origin.p)
+        CHECK(a == 1);
+    CHECK(rc_ws_origin_allowed(req->origin, "", req->host) == 1);
+    CHECK(rc_ws_origin_allowed(req->origin, NULL, req->host) == 1);
+    /* Each header's text through the other one's parser. */
+    a = rc_ws_origin_allowed(req->host, ":conn", req->origin);
+    CHECK(a == 0 || a == 1);
+    if (req->query.p) {
+        size_t n = req->query.n < sizeof(list) - 1 ? req->query.n : sizeof(list) - 1;
+        memcpy(list, req->query.p, n);
+        list[n] = '\0';
+        a = rc_ws_origin_allowed(req->origin, list, req->host);
+        CHECK(a == 0 || a == 1);
+    }
+}
 
 static void check_slice_inside(rc_slice_t s, const char *buf, size_t len)
 {
@@ -36,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_slice_inside(req.query, buf, (size_t)r);
     check_slice_inside(req.key, buf, (size_t)r);
     check_slice_inside(req.origin, buf, (size_t)r);
+    check_slice_inside(req.host, buf, (size_t)r);
     check_slice_inside(req.protocols, buf, (size_t)r);
     check_slice_inside(req.bearer, buf, (size_t)r);
     CHECK(req.nheaders <= RC_HS_MAX_HEADERS);
@@ -58,6 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(strlen(accept) == 28);
         CHECK(rc_ws_response_101(out, sizeof(out), accept, req.offers_phoenix) > 0);
     }
+
+    check_origin(&req);
 
     if (req.query.p) {
         static const char *names[] = { "vsn", "token", "a", "" };
