@@ -32,12 +32,14 @@ int main(int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 2;
     rc_rand_init();
-    uint64_t log_size, port, recreate;
-    if (rc_cfg_u64(&cfg, "log_size", &log_size) || rc_cfg_u64(&cfg, "broker_port", &port) ||
+    uint64_t port, recreate;
+    rc_log_geometry_t geo;
+    if (rc_cfg_u64(&cfg, "log_size", &geo.ring_capacity) || rc_cfg_u64(&cfg, "topic_index_entries", &geo.index_entries) ||
+        rc_cfg_u64(&cfg, "upring_size", &geo.upring_size) || rc_cfg_u64(&cfg, "broker_port", &port) ||
         rc_cfg_u64(&cfg, "max_body", &b.max_body) || rc_cfg_u64(&cfg, "recreate_log", &recreate))
         return 2;
     const char *instance = rc_cfg_str(&cfg, "instance");
-    rc = rc_log_open_writer(&b.log, instance, log_size, (int)recreate);
+    rc = rc_log_open_writer(&b.log, instance, &geo, (int)recreate);
     if (rc < 0) {
         rc_logf("fatal", "msg=\"cannot open the shm log\" instance=%s err=\"%s\"", instance, strerror(-rc));
         return 1;

@@ -8,6 +8,10 @@
  *   | header (4 KiB)  |  magic, layout, epoch, capacities; writer positions
  *   +-----------------+  RC_SHM_SLOTS_OFF
  *   | edge slots      |  RC_SHM_NSLOTS x 256 B, each written by one edge
+ *   +-----------------+  upring_off
+ *   | upstream rings  |  one SPSC ring per slot, edge -> broker (shm/upring.h)
+ *   +-----------------+  index_off
+ *   | topic index     |  topic hash -> position of its latest record
  *   +-----------------+  ring_off (page aligned)
  *   | data ring       |  ring_capacity bytes (power of two), records
  *   +-----------------+
@@ -59,50 +63,63 @@
 #define RC_SHM_NSLOTS 64u
 #define RC_SHM_SLOT_SIZE 256u
 #define RC_SHM_SLOTS_OFF RC_SHM_HEADER_SIZE
-#define RC_SHM_RING_OFF (RC_SHM_SLOTS_OFF + RC_SHM_NSLOTS * RC_SHM_SLOT_SIZE)
+#define RC_SHM_UPRINGS_OFF (RC_SHM_SLOTS_OFF + RC_SHM_NSLOTS * RC_SHM_SLOT_SIZE)
 #define RC_CACHELINE 64
+#define RC_PAGE 4096u
 
 /* Header. Fields above `head` are written once at creation, before magic. */
 typedef struct rc_shm_header {
+    /* Identity line. */
     _Atomic uint64_t magic;   /* stored last at creation, with release */
     uint32_t layout;
     uint32_t header_size;
     uint64_t epoch;           /* random, new each time the region is created */
     uint64_t region_size;
-    uint64_t ring_off;
-    uint64_t ring_capacity;   /* power of two */
+    uint64_t created_ns;
     uint32_t nslots;
     uint32_t slot_size;
-    uint64_t created_ns;    /* the first line ends here: 64 bytes */
+    uint8_t pad0[RC_CACHELINE - 48];
+
+    /* Geometry line: where each part of the region is. */
+    uint64_t upring_off;      /* RC_SHM_NSLOTS upstream rings (shm/upring.h) */
+    uint64_t upring_size;     /* bytes of each, header included; power of two */
+    uint64_t index_off;       /* topic head index (shm/topic_index.h) */
+    uint64_t index_entries;   /* power of two */
+    uint64_t ring_off;        /* data ring */
+    uint64_t ring_capacity;   /* power of two */
+    uint8_t pad1[RC_CACHELINE - 48];
 
     /* Writer line: where the writer may be writing. */
     _Atomic uint64_t head;    /* end of the bytes the writer may be overwriting */
-    uint8_t pad1[RC_CACHELINE - 8];
+    uint8_t pad2[RC_CACHELINE - 8];
 
     /* Publication line: what readers may read. */
     _Atomic uint64_t tail;    /* end of the last committed record */
     _Atomic uint64_t next_seq;/* sequence number the next record will get */
     _Atomic uint64_t last_commit_ns;
-    uint8_t pad2[RC_CACHELINE - 24];
+    _Atomic uint64_t last_pos;/* position of the last committed record */
+    uint8_t pad3[RC_CACHELINE - 32];
 
     /* Wake line: futex word and the "a reader sleeps" flag (shm/wake.h). */
     _Atomic uint32_t wake_word;
     _Atomic uint32_t sleepers;
     _Atomic uint64_t wake_syscalls;
-    uint8_t pad3[RC_CACHELINE - 16];
+    uint8_t pad4[RC_CACHELINE - 16];
 
     /* Writer's own counters, for /metrics. */
     _Atomic uint64_t writer_pid;
     _Atomic uint64_t records;
     _Atomic uint64_t bytes;
     _Atomic uint64_t writer_restarts;
-    uint8_t pad4[RC_SHM_HEADER_SIZE - 4 * RC_CACHELINE - 32];
+    _Atomic uint64_t index_full;  /* topics not indexed: the index was full */
+    uint8_t pad5[RC_SHM_HEADER_SIZE - 5 * RC_CACHELINE - 40];
 } rc_shm_header_t;
 
 _Static_assert(sizeof(rc_shm_header_t) == RC_SHM_HEADER_SIZE, "header is one page");
-_Static_assert(offsetof(rc_shm_header_t, head) == 1 * RC_CACHELINE, "writer line");
-_Static_assert(offsetof(rc_shm_header_t, tail) == 2 * RC_CACHELINE, "publication line");
-_Static_assert(offsetof(rc_shm_header_t, wake_word) == 3 * RC_CACHELINE, "wake line");
+_Static_assert(offsetof(rc_shm_header_t, upring_off) == 1 * RC_CACHELINE, "geometry line");
+_Static_assert(offsetof(rc_shm_header_t, head) == 2 * RC_CACHELINE, "writer line");
+_Static_assert(offsetof(rc_shm_header_t, tail) == 3 * RC_CACHELINE, "publication line");
+_Static_assert(offsetof(rc_shm_header_t, wake_word) == 4 * RC_CACHELINE, "wake line");
 _Static_assert(offsetof(rc_shm_header_t, wake_word) % 4 == 0, "futex word must be 4-aligned");
 
 /* Edge slot: written only by the edge that holds it (pid != 0); the broker
@@ -135,6 +152,32 @@ typedef struct rc_shm_slot {
 
 _Static_assert(sizeof(rc_shm_slot_t) == RC_SHM_SLOT_SIZE, "slot size");
 _Static_assert(RC_SHM_SLOT_SIZE % RC_CACHELINE == 0, "slots do not share cache lines");
+
+/* Upstream ring header (one per slot, edge -> broker, single producer and
+ * single consumer); data bytes (upring_size) follow it. */
+typedef struct rc_upring_hdr {
+    _Atomic uint64_t head;     /* consumer (broker): bytes consumed */
+    uint8_t pad0[RC_CACHELINE - 8];
+    _Atomic uint64_t tail;     /* producer (edge): bytes published */
+    _Atomic uint64_t dropped;  /* messages the producer could not fit */
+    _Atomic uint64_t pushed;
+    uint8_t pad1[RC_CACHELINE - 24];
+    uint8_t pad2[2 * RC_CACHELINE];
+} rc_upring_hdr_t;
+#define RC_UPRING_HDR 256u
+_Static_assert(sizeof(rc_upring_hdr_t) == RC_UPRING_HDR, "upring header size");
+_Static_assert(offsetof(rc_upring_hdr_t, tail) == RC_CACHELINE, "producer and consumer on their own lines");
+
+/* Topic head index entry: open addressing, linear probing, written only by
+ * the writer. hash 0 = empty. pos is authoritative only after the record
+ * there is checked (intact, same topic): the index is a hint, the log the
+ * truth. */
+struct rc_topic_entry {
+    _Atomic uint64_t hash;
+    _Atomic uint64_t pos;
+};
+_Static_assert(sizeof(struct rc_topic_entry) == 16, "index entry size");
+#define RC_INDEX_PROBES 32  /* linear probes before the index counts itself full */
 
 #define RC_REC_PAD 0x1u  /* filler to the end of the ring; skip to the start */
 

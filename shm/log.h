@@ -11,15 +11,27 @@
 #include <stddef.h>
 #include "shm/layout.h"
 
+/* Sizes of the parts of a region, chosen by the broker at creation. */
+typedef struct rc_log_geometry {
+    uint64_t ring_capacity;  /* data ring bytes, power of two >= 64K */
+    uint64_t index_entries;  /* topic index entries, power of two >= 1024 */
+    uint64_t upring_size;    /* data bytes of each upstream ring, power of two >= 4K */
+} rc_log_geometry_t;
+
+typedef struct rc_topic_entry rc_topic_entry_t;
+
 typedef struct rc_log {
     rc_shm_header_t *hdr;
     rc_shm_slot_t *slots;
     uint8_t *ring;
+    rc_topic_entry_t *index;
+    uint64_t index_mask;
     uint64_t cap;    /* ring capacity (power of two) */
     uint64_t mask;
     size_t map_size;
     uint64_t res_pos; /* writer: the reserved record, between reserve and commit */
     uint64_t res_end;
+    uint64_t res_hash;
     char name[96];   /* shm_open name, "/ringcast-<instance>" */
 } rc_log_t;
 
@@ -28,11 +40,16 @@ typedef struct rc_log {
 enum { RC_LOG_CREATED = 1, RC_LOG_REATTACHED = 2 };
 
 /* Opens the region for instance as its writer: re-attaches an existing one
- * whose magic, layout and capacity match (the sequence continues), creates a
- * new one (mode 0600) when none exists. A region that exists but does not
- * match is refused with -EEXIST and a message on stderr, unless recreate is
- * set. Returns RC_LOG_CREATED, RC_LOG_REATTACHED or a negative errno. */
-int rc_log_open_writer(rc_log_t *log, const char *instance, uint64_t capacity, int recreate);
+ * whose magic, layout and geometry match (the sequence continues after the
+ * last committed record; a record a dead writer left half-written is
+ * discarded), creates a new one (mode 0600) when none exists. A region that
+ * exists but does not match is refused with -EEXIST and a message on stderr,
+ * unless recreate is set. Returns RC_LOG_CREATED, RC_LOG_REATTACHED or a
+ * negative errno. */
+int rc_log_open_writer(rc_log_t *log, const char *instance, const rc_log_geometry_t *g, int recreate);
+
+/* Default geometry around a data ring of ring_capacity bytes. */
+rc_log_geometry_t rc_log_geometry(uint64_t ring_capacity);
 
 /* The largest frame a record can carry: a quarter of the ring, so a reader
  * can always hold a few records' worth of lag. */
@@ -83,6 +100,7 @@ typedef struct rc_log_view {
     const uint8_t *frame;
     uint32_t frame_len;
     uint64_t ts_ns;
+    uint64_t prev_pos;  /* previous record of the same topic, UINT64_MAX if none known */
 } rc_log_view_t;
 
 /* Starts a reader at the current tail: it sees only records committed later. */
@@ -101,7 +119,24 @@ int rc_log_reader_next(const rc_log_t *log, rc_log_reader_t *r, rc_log_view_t *v
  * covered). */
 int rc_log_intact(const rc_log_t *log, uint64_t pos, uint32_t len);
 
-/* 32-bit FNV-1a of a topic; stored in records, used by edges' topic tables. */
-uint32_t rc_topic_hash(const char *topic, size_t len);
+/* 64-bit FNV-1a of a topic: the topic index key. Its low 32 bits are
+ * stored in records and key the edges' topic tables. */
+uint64_t rc_topic_hash64(const char *topic, size_t len);
+static inline uint32_t rc_topic_hash(const char *topic, size_t len) { return (uint32_t)rc_topic_hash64(topic, len); }
+/* The topic index key: the 64-bit hash, never 0 (0 marks an empty entry). */
+static inline uint64_t rc_topic_index_key(const char *topic, size_t len)
+{
+    uint64_t h = rc_topic_hash64(topic, len);
+    return h ? h : 1;
+}
+
+/* Finds the latest record of topic through the topic index. Returns 1 and
+ * fills v (checked intact and of this topic), or 0 if the index knows no
+ * live record of it. */
+int rc_log_topic_head(const rc_log_t *log, const char *topic, size_t len, rc_log_view_t *v);
+
+/* Reads the record at pos (for example a view's prev_pos) into v, checked
+ * intact and well-formed. Returns 1, or 0 if it is gone or not a record. */
+int rc_log_read_at(const rc_log_t *log, uint64_t pos, rc_log_view_t *v);
 
 #endif

@@ -2,6 +2,9 @@
 #include "shm/log.h"
 
 #include <errno.h>
+#include <string.h>
+
+#include "shm/tsan.h"
 
 static void jump_to_tail(const rc_log_t *log, rc_log_reader_t *r)
 {
@@ -36,6 +39,48 @@ static int lapped(const rc_log_t *log, rc_log_reader_t *r)
     return -ESTALE;
 }
 
+/* Reads and checks the record header at pos. Returns 1 (a record: v set),
+ * 2 (a PAD: v->len set), 0 (no record fits before the ring's end: skip
+ * room bytes), or -1 (overwritten or not a record). */
+static int load_record(const rc_log_t *log, uint64_t pos, rc_log_view_t *v, uint64_t *room_out)
+{
+    uint64_t off = pos & log->mask;
+    uint64_t room = log->cap - off;
+    *room_out = room;
+    if (room < sizeof(rc_rec_t))
+        return 0;
+    const rc_rec_t *rec = (const rc_rec_t *)(log->ring + off);
+    RC_TSAN_IGNORE_READS_BEGIN();
+    /* relaxed and plain reads, validated by the head check below */
+    uint64_t seq = atomic_load_explicit(&rec->seq, memory_order_relaxed);
+    uint32_t len = rec->len;
+    uint16_t flags = rec->flags, tlen = rec->topic_len;
+    uint32_t flen = rec->frame_len, thash = rec->topic_hash;
+    uint64_t ts = rec->ts_ns, prev = rec->prev_pos;
+    RC_TSAN_IGNORE_READS_END();
+    if (!rc_log_intact(log, pos, len))
+        return -1;
+    /* Intact bytes of a committed record are well-formed: anything else is
+     * our bug or a foreign writer; never trust it. */
+    if (len < sizeof(rc_rec_t) || len > room || len % RC_REC_ALIGN)
+        return -1;
+    v->len = len;
+    v->seq = seq;
+    if (flags & RC_REC_PAD)
+        return 2;
+    if ((uint64_t)sizeof(rc_rec_t) + tlen + flen > len)
+        return -1;
+    v->pos = pos;
+    v->topic = (const char *)(rec + 1);
+    v->topic_len = tlen;
+    v->topic_hash = thash;
+    v->frame = (const uint8_t *)(rec + 1) + tlen;
+    v->frame_len = flen;
+    v->ts_ns = ts;
+    v->prev_pos = prev;
+    return 1;
+}
+
 int rc_log_reader_next(const rc_log_t *log, rc_log_reader_t *r, rc_log_view_t *v)
 {
     for (;;) {
@@ -46,46 +91,56 @@ int rc_log_reader_next(const rc_log_t *log, rc_log_reader_t *r, rc_log_view_t *v
             return 0;
         if (tail - r->pos > log->cap || r->pos > tail)
             return lapped(log, r);
-        uint64_t off = r->pos & log->mask;
-        uint64_t room = log->cap - off;
-        if (room < sizeof(rc_rec_t)) {
+        uint64_t room;
+        int k = load_record(log, r->pos, v, &room);
+        if (k == 0) {
             r->pos += room;
             continue;
         }
-        const rc_rec_t *rec = (const rc_rec_t *)(log->ring + off);
-        /* relaxed: validated by the head check below */
-        uint64_t seq = atomic_load_explicit(&rec->seq, memory_order_relaxed);
-        uint32_t len = rec->len;
-        uint16_t flags = rec->flags, tlen = rec->topic_len;
-        uint32_t flen = rec->frame_len, thash = rec->topic_hash;
-        uint64_t ts = rec->ts_ns;
-        if (!rc_log_intact(log, r->pos, len))
+        if (k < 0 || (r->seq && v->seq != r->seq))
             return lapped(log, r);
-        /* Intact bytes of a committed record are well-formed: anything else
-         * is our bug or a foreign writer; treat it as lapping, never trust it. */
-        if (len < sizeof(rc_rec_t) || len > room || len % RC_REC_ALIGN || (r->seq && seq != r->seq))
-            return lapped(log, r);
-        if (flags & RC_REC_PAD) {
-            r->pos += len;
+        if (k == 2) {
+            r->pos += v->len;
             continue;
         }
-        if ((uint64_t)sizeof(rc_rec_t) + tlen + flen > len)
-            return lapped(log, r);
         if (r->lap_from) {
-            r->lost += seq - r->lap_from;
+            r->lost += v->seq - r->lap_from;
             r->lap_from = 0;
         }
-        v->pos = r->pos;
-        v->seq = seq;
-        v->len = len;
-        v->topic = (const char *)(rec + 1);
-        v->topic_len = tlen;
-        v->topic_hash = thash;
-        v->frame = (const uint8_t *)(rec + 1) + tlen;
-        v->frame_len = flen;
-        v->ts_ns = ts;
-        r->pos += len;
-        r->seq = seq + 1;
+        r->pos += v->len;
+        r->seq = v->seq + 1;
         return 1;
     }
+}
+
+int rc_log_read_at(const rc_log_t *log, uint64_t pos, rc_log_view_t *v)
+{
+    if (pos == UINT64_MAX || pos % RC_REC_ALIGN)
+        return 0;
+    /* acquire: only committed records (before tail) are readable */
+    uint64_t tail = atomic_load_explicit(&log->hdr->tail, memory_order_acquire);
+    if (pos >= tail || tail - pos > log->cap)
+        return 0;
+    uint64_t room;
+    return load_record(log, pos, v, &room) == 1;
+}
+
+int rc_log_topic_head(const rc_log_t *log, const char *topic, size_t len, rc_log_view_t *v)
+{
+    uint64_t key = rc_topic_index_key(topic, len);
+    for (unsigned i = 0; i < RC_INDEX_PROBES; i++) {
+        const rc_topic_entry_t *e = &log->index[(key + i) & log->index_mask];
+        /* acquire: pairs with the writer's release store of the entry */
+        uint64_t h = atomic_load_explicit(&e->hash, memory_order_acquire);
+        if (h == 0)
+            return 0;
+        if (h != key)
+            continue;
+        uint64_t pos = atomic_load_explicit(&e->pos, memory_order_acquire);
+        if (!rc_log_read_at(log, pos, v))
+            return 0;
+        /* the index is a hint: the record must be this topic's */
+        return v->topic_len == len && memcmp(v->topic, topic, len) == 0;
+    }
+    return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "shm/tsan.h"
 #include "shm/wake.h"
 
 static uint64_t now_ns(void)
@@ -23,6 +24,33 @@ uint64_t rc_log_next_seq(const rc_log_t *log)
 {
     /* relaxed: only the writer stores it */
     return atomic_load_explicit(&log->hdr->next_seq, memory_order_relaxed);
+}
+
+/* The topic index (single writer: no CAS needed). Returns the entry of
+ * hash, claiming an empty or dead one if it has none; NULL if the probe
+ * window is full of live topics. */
+static rc_topic_entry_t *index_slot(rc_log_t *log, uint64_t hash, int *found)
+{
+    uint64_t head = atomic_load_explicit(&log->hdr->head, memory_order_relaxed);
+    rc_topic_entry_t *reuse = NULL;
+    for (unsigned i = 0; i < RC_INDEX_PROBES; i++) {
+        rc_topic_entry_t *e = &log->index[(hash + i) & log->index_mask];
+        uint64_t h = atomic_load_explicit(&e->hash, memory_order_relaxed);
+        if (h == hash) {
+            *found = 1;
+            return e;
+        }
+        if (h == 0) {
+            *found = 0;
+            return reuse ? reuse : e;
+        }
+        /* An entry whose record the ring has overwritten is dead: reusable. */
+        uint64_t pos = atomic_load_explicit(&e->pos, memory_order_relaxed);
+        if (!reuse && head - pos > log->cap)
+            reuse = e;
+    }
+    *found = 0;
+    return reuse;
 }
 
 /* Moves head to end before any byte up to end is overwritten. */
@@ -48,6 +76,7 @@ uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, ui
     if (room < size)
         start = pos + room; /* skip to the start of the ring */
     claim_until(log, start + size);
+    RC_TSAN_IGNORE_WRITES_BEGIN(); /* lapped readers may read these bytes: shm/tsan.h */
     if (room < size && room >= sizeof(rc_rec_t)) {
         /* A PAD record carries the seq of the record after it, so a reader
          * can tell a pad it expected from stale bytes. Smaller gaps than a
@@ -67,11 +96,34 @@ uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, ui
     rec->topic_hash = rc_topic_hash(topic, topic_len);
     rec->frame_len = frame_len;
     rec->ts_ns = now_ns();
-    rec->prev_pos = UINT64_MAX;
+    log->res_hash = rc_topic_index_key(topic, topic_len);
+    int found = 0;
+    rc_topic_entry_t *ent = index_slot(log, log->res_hash, &found);
+    rec->prev_pos = found ? atomic_load_explicit(&ent->pos, memory_order_relaxed) : UINT64_MAX;
     memcpy((uint8_t *)(rec + 1), topic, topic_len);
+    RC_TSAN_IGNORE_WRITES_END();
     log->res_pos = start;
     log->res_end = start + size;
     return (uint8_t *)(rec + 1) + topic_len;
+}
+
+static void index_update(rc_log_t *log, uint64_t hash, uint64_t pos)
+{
+    int found = 0;
+    rc_topic_entry_t *e = index_slot(log, hash, &found);
+    if (!e) {
+        atomic_fetch_add_explicit(&log->hdr->index_full, 1, memory_order_relaxed);
+        return;
+    }
+    if (!found) {
+        /* A reader may match the hash before it sees the new pos: it checks
+         * the record at pos (topic bytes) before trusting it. */
+        atomic_store_explicit(&e->pos, pos, memory_order_relaxed);
+        atomic_store_explicit(&e->hash, hash, memory_order_release);
+    } else {
+        /* release: the record at pos is committed before readers see it here */
+        atomic_store_explicit(&e->pos, pos, memory_order_release);
+    }
 }
 
 uint64_t rc_log_commit(rc_log_t *log)
@@ -79,12 +131,17 @@ uint64_t rc_log_commit(rc_log_t *log)
     rc_shm_header_t *h = log->hdr;
     uint64_t seq = atomic_load_explicit(&h->next_seq, memory_order_relaxed);
     rc_rec_t *rec = (rc_rec_t *)(log->ring + (log->res_pos & log->mask));
-    atomic_store_explicit(&h->next_seq, seq + 1, memory_order_relaxed);
+    /* Order matters for a writer restarted after a crash (see
+     * recover_next_seq in shm/region.c): last_pos, then tail, then next_seq. */
+    atomic_store_explicit(&h->last_pos, log->res_pos, memory_order_relaxed);
     atomic_store_explicit(&h->last_commit_ns, rec->ts_ns, memory_order_relaxed);
     atomic_fetch_add_explicit(&h->records, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&h->bytes, rec->frame_len, memory_order_relaxed);
-    /* release: the record's bytes are visible before the tail that covers them */
+    /* release: the record's bytes (and last_pos) are visible before the tail
+     * that covers them */
     atomic_store_explicit(&h->tail, log->res_end, memory_order_release);
+    atomic_store_explicit(&h->next_seq, seq + 1, memory_order_relaxed);
+    index_update(log, log->res_hash, log->res_pos);
     rc_wake_readers(log);
     return seq;
 }

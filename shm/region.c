@@ -42,6 +42,23 @@ static int map_fd(rc_log_t *log, int fd, size_t size)
     return 0;
 }
 
+static uint64_t page_up(uint64_t n) { return (n + RC_PAGE - 1) & ~(uint64_t)(RC_PAGE - 1); }
+static int pow2(uint64_t n) { return n && !(n & (n - 1)); }
+
+rc_log_geometry_t rc_log_geometry(uint64_t ring_capacity)
+{
+    return (rc_log_geometry_t){ring_capacity, 65536, 65536};
+}
+
+/* Offsets of every part for a geometry; returns the region size. */
+static uint64_t place(const rc_log_geometry_t *g, uint64_t *upring_off, uint64_t *index_off, uint64_t *ring_off)
+{
+    *upring_off = RC_SHM_UPRINGS_OFF;
+    *index_off = page_up(*upring_off + RC_SHM_NSLOTS * (RC_UPRING_HDR + g->upring_size));
+    *ring_off = page_up(*index_off + g->index_entries * sizeof(rc_topic_entry_t));
+    return *ring_off + g->ring_capacity;
+}
+
 static void bind_views(rc_log_t *log)
 {
     uint8_t *base = (uint8_t *)log->hdr;
@@ -49,6 +66,8 @@ static void bind_views(rc_log_t *log)
     log->ring = base + log->hdr->ring_off;
     log->cap = log->hdr->ring_capacity;
     log->mask = log->cap - 1;
+    log->index = (rc_topic_entry_t *)(base + log->hdr->index_off);
+    log->index_mask = log->hdr->index_entries - 1;
 }
 
 /* A region is ours to continue only if everything it says about itself is
@@ -60,22 +79,27 @@ static int header_valid(const rc_shm_header_t *h, size_t size)
         return 0;
     if (h->layout != RC_SHM_LAYOUT || h->header_size != RC_SHM_HEADER_SIZE)
         return 0;
-    if (h->nslots != RC_SHM_NSLOTS || h->slot_size != RC_SHM_SLOT_SIZE || h->ring_off != RC_SHM_RING_OFF)
+    if (h->nslots != RC_SHM_NSLOTS || h->slot_size != RC_SHM_SLOT_SIZE)
         return 0;
-    uint64_t cap = h->ring_capacity;
-    if (cap < 4096 || (cap & (cap - 1)) || h->region_size != size || h->ring_off + cap != size)
+    rc_log_geometry_t g = {h->ring_capacity, h->index_entries, h->upring_size};
+    uint64_t up, ix, ro;
+    if (!pow2(g.ring_capacity) || !pow2(g.index_entries) || !pow2(g.upring_size) || g.ring_capacity < 65536)
+        return 0;
+    if (place(&g, &up, &ix, &ro) != size || h->region_size != size || h->upring_off != up || h->index_off != ix ||
+        h->ring_off != ro)
         return 0;
     uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
     uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
-    return head >= tail && head - tail <= cap && tail % RC_REC_ALIGN == 0;
+    return head >= tail && head - tail <= g.ring_capacity && tail % RC_REC_ALIGN == 0;
 }
 
-static int create_region(rc_log_t *log, uint64_t capacity)
+static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
 {
     int fd = shm_open(log->name, O_RDWR | O_CREAT | O_EXCL, 0600);
     if (fd < 0)
         return -errno;
-    size_t size = RC_SHM_RING_OFF + capacity;
+    uint64_t up, ix, ro;
+    size_t size = place(g, &up, &ix, &ro);
     int rc = 0;
     if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
         rc = -errno;
@@ -92,8 +116,12 @@ static int create_region(rc_log_t *log, uint64_t capacity)
     if (getrandom(&h->epoch, sizeof(h->epoch), 0) != sizeof(h->epoch))
         h->epoch = now_ns();
     h->region_size = size;
-    h->ring_off = RC_SHM_RING_OFF;
-    h->ring_capacity = capacity;
+    h->upring_off = up;
+    h->upring_size = g->upring_size;
+    h->index_off = ix;
+    h->index_entries = g->index_entries;
+    h->ring_off = ro;
+    h->ring_capacity = g->ring_capacity;
     h->nslots = RC_SHM_NSLOTS;
     h->slot_size = RC_SHM_SLOT_SIZE;
     h->created_ns = now_ns();
@@ -113,7 +141,7 @@ static int attach_existing(rc_log_t *log, int writable)
     int rc = 0;
     if (fstat(fd, &st) < 0)
         rc = -errno;
-    else if ((size_t)st.st_size < RC_SHM_RING_OFF + 4096)
+    else if ((size_t)st.st_size < sizeof(rc_shm_header_t))
         rc = -EPROTO;
     if (rc == 0)
         rc = map_fd(log, fd, (size_t)st.st_size);
@@ -130,32 +158,66 @@ static int attach_existing(rc_log_t *log, int writable)
     return 0;
 }
 
-int rc_log_open_writer(rc_log_t *log, const char *instance, uint64_t capacity, int recreate)
+/* The sequence number after the last committed record. Commit stores
+ * last_pos, then tail (release), then next_seq, so a writer that died between
+ * any two of those stores is recovered exactly: if the record at last_pos
+ * ends at tail it was committed, otherwise it was not and its seq is reused. */
+static uint64_t recover_next_seq(rc_log_t *log)
+{
+    rc_shm_header_t *h = log->hdr;
+    uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
+    uint64_t last = atomic_load_explicit(&h->last_pos, memory_order_relaxed);
+    uint64_t next = atomic_load_explicit(&h->next_seq, memory_order_relaxed);
+    if (tail == 0 && last == 0 && next <= 1)
+        return 1; /* nothing was ever committed */
+    const rc_rec_t *rec = (const rc_rec_t *)(log->ring + (last & log->mask));
+    uint64_t seq = atomic_load_explicit(&rec->seq, memory_order_relaxed);
+    if (last + rec->len == tail)
+        return seq + 1;
+    return seq;
+}
+
+static int geometry_valid(const rc_log_geometry_t *g)
+{
+    if (!pow2(g->ring_capacity) || g->ring_capacity < 65536 || !pow2(g->index_entries) ||
+        g->index_entries < 1024 || !pow2(g->upring_size) || g->upring_size < 4096) {
+        fprintf(stderr, "shm: log_size must be a power of two >= 64K, topic_index_entries a power of two "
+                        ">= 1024, upring_size a power of two >= 4K\n");
+        return 0;
+    }
+    return 1;
+}
+
+int rc_log_open_writer(rc_log_t *log, const char *instance, const rc_log_geometry_t *g, int recreate)
 {
     memset(log, 0, sizeof(*log));
-    if (capacity < 65536 || (capacity & (capacity - 1))) {
-        fprintf(stderr, "shm: log_size %llu must be a power of two >= 64K\n", (unsigned long long)capacity);
+    if (!geometry_valid(g))
         return -EINVAL;
-    }
     int rc = region_name(log->name, sizeof(log->name), instance);
     if (rc < 0)
         return rc;
-    rc = create_region(log, capacity);
+    rc = create_region(log, g);
     if (rc != -EEXIST)
         return rc;
     rc = attach_existing(log, 1);
-    if (rc == 0 && log->cap == capacity) {
-        rc_shm_header_t *h = log->hdr;
+    const rc_shm_header_t *h = log->hdr;
+    if (rc == 0 && h->ring_capacity == g->ring_capacity && h->index_entries == g->index_entries &&
+        h->upring_size == g->upring_size) {
+        rc_shm_header_t *wh = log->hdr;
         /* A writer that died mid-record left head past tail: those bytes
          * were never published, so the new writer simply starts at tail. */
-        uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
-        atomic_store_explicit(&h->head, tail, memory_order_relaxed);
-        atomic_fetch_add_explicit(&h->writer_restarts, 1, memory_order_relaxed);
+        uint64_t tail = atomic_load_explicit(&wh->tail, memory_order_relaxed);
+        atomic_store_explicit(&wh->next_seq, recover_next_seq(log), memory_order_relaxed);
+        atomic_store_explicit(&wh->head, tail, memory_order_relaxed);
+        atomic_fetch_add_explicit(&wh->writer_restarts, 1, memory_order_relaxed);
         return RC_LOG_REATTACHED;
     }
     if (rc == 0) {
-        fprintf(stderr, "shm: region %s has a ring of %llu bytes, not %llu\n", log->name,
-                (unsigned long long)log->cap, (unsigned long long)capacity);
+        fprintf(stderr, "shm: region %s has geometry ring=%llu index=%llu upring=%llu, not ring=%llu index=%llu "
+                        "upring=%llu\n", log->name, (unsigned long long)h->ring_capacity,
+                (unsigned long long)h->index_entries, (unsigned long long)h->upring_size,
+                (unsigned long long)g->ring_capacity, (unsigned long long)g->index_entries,
+                (unsigned long long)g->upring_size);
         rc_log_close(log);
     } else {
         fprintf(stderr, "shm: region %s exists but is not a ringcast layout %u region\n", log->name,
@@ -167,7 +229,7 @@ int rc_log_open_writer(rc_log_t *log, const char *instance, uint64_t capacity, i
         return -EEXIST;
     }
     shm_unlink(log->name);
-    return create_region(log, capacity);
+    return create_region(log, g);
 }
 
 int rc_log_open_reader(rc_log_t *log, const char *instance)
@@ -195,12 +257,12 @@ int rc_log_unlink(const char *instance)
     return shm_unlink(name) < 0 ? -errno : 0;
 }
 
-uint32_t rc_topic_hash(const char *topic, size_t len)
+uint64_t rc_topic_hash64(const char *topic, size_t len)
 {
-    uint32_t h = 2166136261u;
+    uint64_t h = 14695981039346656037ull;
     for (size_t i = 0; i < len; i++) {
         h ^= (uint8_t)topic[i];
-        h *= 16777619u;
+        h *= 1099511628211ull;
     }
     return h;
 }

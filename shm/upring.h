@@ -1,0 +1,40 @@
+/* Upstream rings: one single-producer/single-consumer message ring per edge
+ * slot, for what originates at clients (client broadcasts, presence). The
+ * edge holding the slot is the only producer, the broker the only consumer.
+ * Neither ever waits: a full ring refuses the message (counted), an empty
+ * one returns nothing.
+ *
+ * Messages are 8-aligned: u32 length, u32 type, payload. A message never
+ * wraps; a length of UINT32_MAX marks "skip to the start of the ring". */
+#ifndef RC_SHM_UPRING_H
+#define RC_SHM_UPRING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shm/log.h"
+
+typedef struct rc_upring {
+    rc_upring_hdr_t *hdr;
+    uint8_t *data;
+    uint64_t size;   /* data bytes, power of two */
+} rc_upring_t;
+
+/* The ring of slot idx in an open region. */
+rc_upring_t rc_upring_of(const rc_log_t *log, unsigned idx);
+
+/* Producer: copies a message in and publishes it (release). Returns 0, or
+ * -EMSGSIZE if it can never fit, -ENOBUFS if the ring is full now. */
+int rc_upring_push(rc_upring_t *r, uint32_t type, const void *data, uint32_t len);
+
+/* Consumer: the oldest message, without consuming it. Returns 1 and sets
+ * *type, *data (pointer into shm), *len; or 0 if empty. */
+int rc_upring_peek(rc_upring_t *r, uint32_t *type, const uint8_t **data, uint32_t *len);
+
+/* Consumer: releases the message returned by the last peek. */
+void rc_upring_consume(rc_upring_t *r);
+
+/* Consumer: drops whatever is queued (the slot got a new holder). */
+void rc_upring_reset(rc_upring_t *r);
+
+#endif

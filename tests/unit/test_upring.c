@@ -1,0 +1,135 @@
+/* shm/upring.c: the edge -> broker SPSC rings. */
+#define GEO(cap) (&(rc_log_geometry_t){(cap), 1024, 4096})
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shm/upring.h"
+
+static char inst[64];
+static rc_log_t w;
+
+static void setup(void)
+{
+    static int n;
+    snprintf(inst, sizeof(inst), "unit-upring-%d-%d", (int)getpid(), n++);
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, GEO(65536), 0), RC_LOG_CREATED);
+}
+
+static void teardown(void)
+{
+    rc_log_close(&w);
+    rc_log_unlink(inst);
+}
+
+START_TEST(messages_come_out_in_order_across_the_wrap)
+{
+    rc_upring_t r = rc_upring_of(&w, 3);
+    ck_assert_uint_eq(r.size, 4096);
+    char msg[300];
+    uint32_t type, len;
+    const uint8_t *data;
+    for (int i = 0; i < 500; i++) {
+        size_t n = 1 + (size_t)(i * 37) % sizeof(msg);
+        memset(msg, 'a' + i % 26, n);
+        ck_assert_int_eq(rc_upring_push(&r, (uint32_t)i, msg, (uint32_t)n), 0);
+        ck_assert_int_eq(rc_upring_peek(&r, &type, &data, &len), 1);
+        ck_assert_uint_eq(type, (uint32_t)i);
+        ck_assert_uint_eq(len, n);
+        ck_assert_int_eq(data[0], 'a' + i % 26);
+        ck_assert_int_eq(data[n - 1], 'a' + i % 26);
+        rc_upring_consume(&r);
+    }
+    ck_assert_int_eq(rc_upring_peek(&r, &type, &data, &len), 0);
+}
+END_TEST
+
+START_TEST(full_ring_refuses_and_counts_instead_of_waiting)
+{
+    rc_upring_t r = rc_upring_of(&w, 0);
+    char msg[1000] = {0};
+    int pushed = 0;
+    while (rc_upring_push(&r, 1, msg, sizeof(msg)) == 0)
+        pushed++;
+    ck_assert_int_eq(pushed, 4); /* 4 x 1008 bytes in 4096 */
+    ck_assert_int_eq(rc_upring_push(&r, 1, msg, sizeof(msg)), -ENOBUFS);
+    ck_assert_uint_eq(atomic_load(&r.hdr->dropped), 2);
+    ck_assert_int_eq(rc_upring_push(&r, 1, msg, 3000), -EMSGSIZE);
+    rc_upring_reset(&r);
+    uint32_t type, len;
+    const uint8_t *data;
+    ck_assert_int_eq(rc_upring_peek(&r, &type, &data, &len), 0);
+    ck_assert_int_eq(rc_upring_push(&r, 1, msg, sizeof(msg)), 0);
+}
+END_TEST
+
+START_TEST(rings_of_different_slots_are_independent)
+{
+    rc_upring_t a = rc_upring_of(&w, 0), b = rc_upring_of(&w, 63);
+    ck_assert_ptr_ne(a.hdr, b.hdr);
+    ck_assert_int_eq(rc_upring_push(&a, 7, "x", 1), 0);
+    uint32_t type, len;
+    const uint8_t *data;
+    ck_assert_int_eq(rc_upring_peek(&b, &type, &data, &len), 0);
+    ck_assert_int_eq(rc_upring_peek(&a, &type, &data, &len), 1);
+    ck_assert_uint_eq(type, 7);
+}
+END_TEST
+
+/* A producer thread and this consumer: every message arrives once, in order. */
+static void *producer(void *arg)
+{
+    rc_upring_t *r = arg;
+    for (uint32_t i = 1; i <= 200000;) {
+        uint32_t v[4] = {i, i * 3, i * 7, i * 11};
+        if (rc_upring_push(r, i, v, (uint32_t)sizeof(uint32_t) * (1 + i % 4)) == 0)
+            i++;
+    }
+    return NULL;
+}
+
+START_TEST(threaded_producer_and_consumer_agree_on_every_message)
+{
+    rc_upring_t r = rc_upring_of(&w, 5);
+    pthread_t th;
+    pthread_create(&th, NULL, producer, &r);
+    uint32_t expect = 1;
+    while (expect <= 200000) {
+        uint32_t type, len;
+        const uint8_t *data;
+        if (!rc_upring_peek(&r, &type, &data, &len))
+            continue;
+        ck_assert_uint_eq(type, expect);
+        ck_assert_uint_eq(len, sizeof(uint32_t) * (1 + expect % 4));
+        uint32_t v[4];
+        memcpy(v, data, len);
+        ck_assert_uint_eq(v[0], expect);
+        if (len == 16)
+            ck_assert_uint_eq(v[3], expect * 11);
+        rc_upring_consume(&r);
+        expect++;
+    }
+    pthread_join(th, NULL);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("upring");
+    TCase *tc = tcase_create("upring");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, messages_come_out_in_order_across_the_wrap);
+    tcase_add_test(tc, full_ring_refuses_and_counts_instead_of_waiting);
+    tcase_add_test(tc, rings_of_different_slots_are_independent);
+    tcase_add_test(tc, threaded_producer_and_consumer_agree_on_every_message);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
