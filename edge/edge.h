@@ -123,6 +123,7 @@ typedef struct rc_edge {
     uint64_t max_connections, max_message, max_channels, out_queue_max;
     uint64_t idle_timeout_ms, handshake_timeout_ms;
     const char *ws_path;
+    const char *check_origin;
     uint64_t ring_flags;   /* IORING_SETUP_* actually in effect */
 } rc_edge_t;
 

@@ -61,6 +61,8 @@ int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len
     int status = rc_ws_request_check(&req, &why);
     if (status)
         return refuse(e, c, status, why);
+    if (!rc_ws_origin_allowed(req.origin, e->check_origin, req.host))
+        return refuse(e, c, RC_HTTP_FORBIDDEN, "origin not allowed");
     char vsn[32];
     int vr = rc_query_get(req.query, "vsn", vsn, sizeof(vsn));
     /* Phoenix reads a missing vsn as 1.0.0; ringcast speaks V2 only. */

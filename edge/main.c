@@ -86,6 +86,7 @@ static int load_limits(rc_edge_t *e)
     e->nbufs = (uint32_t)nbufs;
     e->buf_size = (uint32_t)bsize;
     e->ws_path = rc_cfg_str(c, "ws_path");
+    e->check_origin = rc_cfg_str(c, "check_origin");
     return 0;
 }
 

@@ -10,7 +10,7 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 pkgs=(gcc make pkg-config liburing-dev libevent-dev libjansson-dev libssl-dev libmsgpack-dev check curl)
-[ $want_test -eq 1 ] && pkgs+=(clang libclang-rt-dev procps)
+[ $want_test -eq 1 ] && pkgs+=(clang libclang-rt-dev procps python3)
 
 missing=()
 for p in "${pkgs[@]}"; do

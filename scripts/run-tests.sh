@@ -19,7 +19,7 @@ run() { # name command...
     local t0=$SECONDS
     if "$@" >"$log" 2>&1; then
         pass=$((pass + 1))
-        printf 'PASS %-48s %3ss  %s\n' "$name" $((SECONDS - t0)) "$(grep -E '^[0-9]+%: Checks|^# pass|^replayed' "$log" | tr '\n' ' ')"
+        printf 'PASS %-48s %3ss  %s\n' "$name" $((SECONDS - t0)) "$(grep -E '^[0-9]+%: Checks|^# pass|^replayed|records/s|^idle cluster|^option table' "$log" | tr '\n' ' ')"
     else
         fail=$((fail + 1))
         failed+=("$name")
@@ -31,6 +31,22 @@ run() { # name command...
 for t in "$build"/tests/test_*; do
     [ -x "$t" ] && run "unit/$(basename "$t")" "$t"
 done
+# The shm log under stress: real processes on real shared memory (ASan),
+# a writer killed with SIGKILL mid-stream, and the same with threads under
+# ThreadSanitizer (it cannot see races across processes).
+if [ -x "$build/tests/stress_log_stress" ]; then
+    run "stress/log-fork-4-readers" "$build/tests/stress_log_stress" --mode fork --records 3000000 --readers 4
+    run "stress/log-writer-killed" "$build/tests/stress_log_stress" --mode fork --records 300000 --readers 2 --crash
+fi
+tsan=${TSAN_BUILD:-}
+if [ -n "$tsan" ]; then
+    export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:exitcode=66}
+    for t in log wake upring slots; do
+        [ -x "$tsan/tests/test_$t" ] && run "tsan/test_$t" env CK_FORK=no "$tsan/tests/test_$t"
+    done
+    [ -x "$tsan/tests/stress_log_stress" ] &&
+        run "tsan/stress-log-threads" "$tsan/tests/stress_log_stress" --mode threads --records 200000 --readers 4
+fi
 for r in build/fuzz/replay_*; do
     [ -x "$r" ] || continue
     n=${r##*/replay_}

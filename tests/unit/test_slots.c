@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define GEO(cap) (&(rc_log_geometry_t){(cap), 1024, 4096})
 #include "shm/slots.h"
 
 static char inst[64];
@@ -14,7 +15,7 @@ static void setup(void)
 {
     static int n;
     snprintf(inst, sizeof(inst), "unit-slots-%d-%d", (int)getpid(), n++);
-    ck_assert_int_eq(rc_log_open_writer(&w, inst, 65536, 0), RC_LOG_CREATED);
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, GEO(65536), 0), RC_LOG_CREATED);
 }
 
 static void teardown(void)

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#define GEO(cap) (&(rc_log_geometry_t){(cap), 1024, 4096})
 #include "shm/wake.h"
 
 static char inst[64];
@@ -18,7 +19,7 @@ static void setup(void)
 {
     static int n;
     snprintf(inst, sizeof(inst), "unit-wake-%d-%d", (int)getpid(), n++);
-    ck_assert_int_eq(rc_log_open_writer(&w, inst, 65536, 0), RC_LOG_CREATED);
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, GEO(65536), 0), RC_LOG_CREATED);
 }
 
 static void teardown(void)
