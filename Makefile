@@ -15,7 +15,7 @@ SANITIZE ?=
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wundef -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 $(WARN) -D_GNU_SOURCE -I. -MMD -MP
-LDLIBS  := -luring -levent -ljansson -lcrypto -lpthread
+LDLIBS  := -luring -levent -ljansson -lmsgpackc -lcrypto -lpthread
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 endif
@@ -46,7 +46,7 @@ LOADGEN    := $(BUILD)/bin/loadgen
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .SECONDARY:
-.PHONY: all test run deps test-deps unit-bins stress stress-bins micro fuzz fuzz-replay-bins clean
+.PHONY: bench all test run deps test-deps unit-bins stress stress-bins micro fuzz fuzz-replay-bins clean
 all: $(BROKER) $(EDGE) $(if $(LOADGEN_SRC),$(LOADGEN))
 
 $(BUILD)/obj/%.o: %.c
@@ -131,11 +131,19 @@ build/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	@$(CC) -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	    -o $@ $< tests/fuzz/replay_main.c $(LIB_SRC) $(LDLIBS)
+# The push-body fuzzer #includes the broker's parser sources directly.
+PUSH_PARSE_SRC := broker/push_parse.c broker/push_json_scan.c broker/push_msgpack.c broker/push_parse.h
+build/fuzz/fuzz_push_body build/fuzz/replay_fuzz_push_body: $(PUSH_PARSE_SRC)
 fuzz-replay-bins: $(REPLAY_BINS)
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
+
+# make bench: the quick load-test suite of bench/ (under 10 minutes) on an
+# optimized build; regenerates the tables of bench/RESULTS.md from JSON.
+bench: deps all micro
+	@bench/run-quick.sh
 
 clean:
 	rm -rf build

@@ -1,22 +1,66 @@
 /* The broker's HTTP API on libevent's evhttp: producers publish, operators
- * and load balancers ask for health. All handlers run on the broker's single
- * event loop thread. */
+ * and load balancers ask for health and metrics. All handlers run on the
+ * broker's single event loop thread. */
 #ifndef RC_BROKER_API_H
 #define RC_BROKER_API_H
 
 #include <event2/http.h>
+
+#include "broker/auth.h"
+#include "broker/push_parse.h"
 #include "shm/log.h"
+
+/* Reasons a push is refused: the label of ringcast_publish_rejected_total. */
+enum rc_reject {
+    RC_REJECT_MALFORMED,     /* 400 */
+    RC_REJECT_UNAUTHORIZED,  /* 401 */
+    RC_REJECT_FORBIDDEN,     /* 403 */
+    RC_REJECT_METHOD,        /* 405 */
+    RC_REJECT_TOO_LARGE,     /* 413 */
+    RC_REJECT_INVALID,       /* 422 */
+    RC_REJECT_N
+};
+
+/* Upper bounds of the publish latency histogram, in seconds (+Inf last). */
+#define RC_LATENCY_BUCKETS 12
+
+typedef struct rc_broker_metrics {
+    uint64_t published;           /* records written to the log */
+    uint64_t requests_ok;         /* push requests answered 200 */
+    uint64_t rejected[RC_REJECT_N];
+    uint64_t latency[RC_LATENCY_BUCKETS + 1]; /* per bucket, not cumulative */
+    uint64_t latency_count;
+    double latency_sum;
+} rc_broker_metrics_t;
 
 typedef struct rc_broker {
     rc_log_t log;
     struct event_base *base;
     struct evhttp *http;
     uint64_t max_body;
-    uint64_t pushes_ok;
-    uint64_t pushes_rejected;
+    rc_push_limits_t limits;
+    int compat_pushex;      /* --compat pushex */
+    rc_auth_t auth;
+    rc_push_batch_t batch;  /* reused by every push request */
+    rc_broker_metrics_t m;
 } rc_broker_t;
 
-/* Registers /api/push and /healthz on b->http. */
+/* Registers /api/push, /api/push/batch, /healthz and /metrics on b->http. */
 void rc_broker_api_register(rc_broker_t *b);
+
+/* Sends status with body (a JSON text, a newline is added). */
+void rc_api_reply_json(struct evhttp_request *req, int status, const char *body, size_t len);
+
+/* Sends {"error": what} (and "index" when index >= 0). */
+void rc_api_reply_error(struct evhttp_request *req, int status, const char *what, long index);
+
+/* Handlers (api_push.c, api_health.c, api_metrics.c). */
+void rc_api_push(struct evhttp_request *req, void *b);
+void rc_api_push_batch(struct evhttp_request *req, void *b);
+void rc_api_healthz(struct evhttp_request *req, void *b);
+void rc_api_metrics(struct evhttp_request *req, void *b);
+
+/* Upper bounds of the latency buckets (api_metrics.c). */
+extern const double rc_latency_bounds[RC_LATENCY_BUCKETS];
 
 #endif

@@ -32,12 +32,26 @@ int main(int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 2;
     rc_rand_init();
-    uint64_t port, recreate;
+    uint64_t port, recreate, max_data, max_batch;
     rc_log_geometry_t geo;
     if (rc_cfg_u64(&cfg, "log_size", &geo.ring_capacity) || rc_cfg_u64(&cfg, "topic_index_entries", &geo.index_entries) ||
         rc_cfg_u64(&cfg, "upring_size", &geo.upring_size) || rc_cfg_u64(&cfg, "broker_port", &port) ||
-        rc_cfg_u64(&cfg, "max_body", &b.max_body) || rc_cfg_u64(&cfg, "recreate_log", &recreate))
+        rc_cfg_u64(&cfg, "max_body", &b.max_body) || rc_cfg_u64(&cfg, "recreate_log", &recreate) ||
+        rc_cfg_u64(&cfg, "max_data", &max_data) || rc_cfg_u64(&cfg, "max_batch", &max_batch))
         return 2;
+    b.limits.max_data = (size_t)max_data;
+    b.limits.max_batch = (size_t)max_batch;
+    const char *compat = rc_cfg_str(&cfg, "compat");
+    if (strcmp(compat, "") != 0 && strcmp(compat, "pushex") != 0) {
+        fprintf(stderr, "broker: --compat must be empty or 'pushex', not '%s'\n", compat);
+        return 2;
+    }
+    b.compat_pushex = strcmp(compat, "pushex") == 0;
+    if (rc_auth_init(&b.auth, rc_cfg_str(&cfg, "api_keys"))) {
+        fprintf(stderr, "broker: --api_keys holds more than %d keys\n", RC_AUTH_MAX_KEYS);
+        return 2;
+    }
+    rc_push_batch_init(&b.batch);
     const char *instance = rc_cfg_str(&cfg, "instance");
     rc = rc_log_open_writer(&b.log, instance, &geo, (int)recreate);
     if (rc < 0) {
@@ -54,7 +68,10 @@ int main(int argc, char **argv)
     b.http = evhttp_new(b.base);
     if (!b.base || !b.http)
         return 1;
-    evhttp_set_max_body_size(b.http, (ev_ssize_t)b.max_body);
+    /* evhttp answers bodies over its own limit with an HTML 413 before our
+     * handler runs; twice max_body lets the handler give the JSON 413 for
+     * all but absurd bodies. */
+    evhttp_set_max_body_size(b.http, (ev_ssize_t)(2 * b.max_body + 4096));
     evhttp_set_allowed_methods(b.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
     rc_broker_api_register(&b);
     const char *host = rc_cfg_str(&cfg, "broker_host");
@@ -67,7 +84,8 @@ int main(int argc, char **argv)
     struct event *sigint = evsignal_new(b.base, SIGINT, on_signal, &b);
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
-    rc_logf("info", "msg=\"producer API listening\" url=http://%s:%llu/api/push", host, (unsigned long long)port);
+    rc_logf("info", "msg=\"producer API listening\" url=http://%s:%llu/api/push auth=%s api_keys=%u compat=%s", host,
+            (unsigned long long)port, b.auth.nkeys ? "bearer" : "off", b.auth.nkeys, b.compat_pushex ? "pushex" : "none");
     event_base_dispatch(b.base);
 
     event_free(sigterm);
@@ -77,6 +95,7 @@ int main(int argc, char **argv)
     /* The region stays: a restarted broker re-attaches it and edges keep
      * serving (design.md section 3). `ringcast stop` removes it. */
     rc_log_close(&b.log);
+    rc_push_batch_free(&b.batch);
     rc_config_free(&cfg);
     return 0;
 }

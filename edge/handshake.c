@@ -43,6 +43,12 @@ static int healthz(rc_edge_t *e, rc_conn_t *c)
     return respond_and_close(e, c, e->draining ? 503 : 200, "application/json", NULL, body);
 }
 
+/* --compat pushex: PushEx clients connect to /push_socket/websocket. */
+static int pushex_path(rc_edge_t *e, rc_slice_t path)
+{
+    return rc_slice_eq(path, "/push_socket/websocket") && strcmp(rc_cfg_str(&e->cfg, "compat"), "pushex") == 0;
+}
+
 int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len)
 {
     rc_ws_request_t req;
@@ -55,7 +61,7 @@ int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len
         return healthz(e, c);
     if (!req.upgrade_websocket)
         return refuse(e, c, RC_HTTP_BAD_REQUEST, "this port speaks WebSocket (GET /socket/websocket?vsn=2.0.0)");
-    if (!rc_slice_eq(req.path, e->ws_path))
+    if (!rc_slice_eq(req.path, e->ws_path) && !pushex_path(e, req.path))
         return refuse(e, c, RC_HTTP_NOT_FOUND, "no WebSocket endpoint at this path");
     const char *why = NULL;
     int status = rc_ws_request_check(&req, &why);

@@ -180,9 +180,21 @@ static void rearm_starved(rc_edge_t *e)
     }
 }
 
+/* Liveness for the broker: at most one store a second, only when the loop
+ * runs (an edge with nothing to do sleeps; its pid says it lives). */
+static void mark_alive(rc_edge_t *e)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    if (now - RC_SLOT_GET(e->slot, alive_ns) >= 1000000000ull)
+        RC_SLOT_SET(e->slot, alive_ns, now);
+}
+
 static void run(rc_edge_t *e)
 {
     while (!e->stop) {
+        mark_alive(e);
         if (e->log_ready)
             rc_fanout_drain(e);
         rc_out_flush(e);

@@ -31,7 +31,7 @@ fi
 if [ $want_test -eq 1 ]; then
     # The phoenix client is pinned (1.8.16) in tests/node/package.json.
     if ! node -e 'process.exit(require("./tests/node/node_modules/phoenix/package.json").version === "1.8.16" ? 0 : 1)' 2>/dev/null ||
-       [ ! -d tests/node/node_modules/ws ]; then
+       [ ! -d tests/node/node_modules/ws ] || [ ! -d tests/node/node_modules/pushex ]; then
         echo "deps: npm install (tests/node)"
         (cd tests/node && npm install --no-audit --no-fund --loglevel=error >/dev/null)
     fi

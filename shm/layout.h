@@ -41,10 +41,12 @@
  *  - Single writer. Only the broker stores to the header positions and the
  *    data ring.
  *  - The writer never waits for readers. Before it overwrites ring bytes it
- *    advances `head` past them (store, then a release fence); a reader that
- *    used bytes at [p, p+len) loads `head` after an acquire fence and trusts
- *    what it read only if head <= p + capacity. The same check runs again
- *    after bytes were handed to the kernel for sending.
+ *    advances `head` past them (store, then a release fence), in steps of
+ *    capacity/64 so the line changes rarely; a reader that used bytes at
+ *    [p, p+len) loads `head` after an acquire fence and trusts what it read
+ *    only if head <= p + capacity. The same check runs again after bytes
+ *    were handed to the kernel for sending. A reader may therefore lag by at
+ *    most capacity - capacity/64 before it counts itself lapped.
  *  - Publication order. A record is complete before `tail` moves past it
  *    (release store); readers load `tail` with acquire before reading it.
  *  - Sleep without spinning: see shm/wake.h.
@@ -200,6 +202,8 @@ _Static_assert(sizeof(rc_rec_t) == 40, "record header size");
 _Static_assert(sizeof(rc_rec_t) % 8 == 0, "records stay 8-aligned");
 
 #define RC_REC_ALIGN 8u
+/* How far head runs ahead of the writer (shm/log_writer.c claim_until). */
+#define RC_HEAD_STEP(cap) ((cap) / 64)
 static inline uint32_t rc_rec_size(uint32_t topic_len, uint32_t frame_len)
 {
     uint32_t n = (uint32_t)sizeof(rc_rec_t) + topic_len + frame_len;

@@ -32,6 +32,8 @@ typedef struct rc_log {
     uint64_t res_pos; /* writer: the reserved record, between reserve and commit */
     uint64_t res_end;
     uint64_t res_hash;
+    rc_topic_entry_t *res_entry; /* its topic's index entry (NULL: index full) */
+    int res_found;               /* the entry already held this topic */
     char name[96];   /* shm_open name, "/ringcast-<instance>" */
 } rc_log_t;
 
@@ -60,14 +62,20 @@ uint64_t rc_log_next_seq(const rc_log_t *log);
 
 /* Reserves a record for topic and a frame of frame_len bytes, writes the
  * topic and record header, and returns where the caller writes the frame
- * (exactly frame_len bytes) before rc_log_commit. Writes a PAD record first
- * if the record would straddle the end. Returns NULL if frame_len is over
- * rc_log_max_frame. One reservation at a time. */
-uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, uint32_t frame_len);
+ * (exactly frame_len bytes) before rc_log_commit. ts_ns is the publish time
+ * (CLOCK_REALTIME ns; 0: now). Writes a PAD record first if the record would
+ * straddle the end. Returns NULL if frame_len is over rc_log_max_frame. One
+ * reservation at a time. */
+uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, uint32_t frame_len, uint64_t ts_ns);
 
 /* Publishes the reserved record (release) and wakes sleeping readers if any
  * said they sleep. Returns its sequence number. */
 uint64_t rc_log_commit(rc_log_t *log);
+
+/* Publishes without waking anyone: for a burst of records, followed by one
+ * rc_wake_readers (shm/wake.h) when the burst is done. A writer that forgets
+ * the wake leaves sleeping readers asleep. */
+uint64_t rc_log_commit_quiet(rc_log_t *log);
 
 /* Reader side ------------------------------------------------------------ */
 
@@ -87,6 +95,7 @@ typedef struct rc_log_reader {
     uint64_t lost;    /* records lost to lapping, in total */
     uint64_t lapped;  /* times lapped */
     uint64_t lap_from;/* seq expected when last lapped (0: not lapped) */
+    uint64_t tail;    /* last tail loaded: records before it need no new load */
 } rc_log_reader_t;
 
 /* A record as seen by a reader; pointers into shm, valid until lapped. */

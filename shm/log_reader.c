@@ -10,6 +10,7 @@ static void jump_to_tail(const rc_log_t *log, rc_log_reader_t *r)
 {
     /* acquire: records before the tail are complete (we skip them anyway) */
     r->pos = atomic_load_explicit(&log->hdr->tail, memory_order_acquire);
+    r->tail = r->pos;
     r->seq = 0;
 }
 
@@ -84,11 +85,16 @@ static int load_record(const rc_log_t *log, uint64_t pos, rc_log_view_t *v, uint
 int rc_log_reader_next(const rc_log_t *log, rc_log_reader_t *r, rc_log_view_t *v)
 {
     for (;;) {
-        /* acquire: pairs with the writer's release store of tail; every
-         * record before it is complete */
-        uint64_t tail = atomic_load_explicit(&log->hdr->tail, memory_order_acquire);
-        if (r->pos == tail)
-            return 0;
+        /* Records before the tail we loaded last are complete; load it again
+         * only when we reach it (the line changes with every commit). */
+        uint64_t tail = r->tail;
+        if (r->pos == tail) {
+            /* acquire: pairs with the writer's release store of tail; every
+             * record before it is complete */
+            tail = r->tail = atomic_load_explicit(&log->hdr->tail, memory_order_acquire);
+            if (r->pos == tail)
+                return 0;
+        }
         if (tail - r->pos > log->cap || r->pos > tail)
             return lapped(log, r);
         uint64_t room;

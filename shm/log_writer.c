@@ -54,15 +54,26 @@ static rc_topic_entry_t *index_slot(rc_log_t *log, uint64_t hash, int *found)
 }
 
 /* Moves head to end before any byte up to end is overwritten. */
+/* Head moves ahead in steps of RC_HEAD_STEP(cap) instead of once per
+ * record, so the line readers check after every read changes rarely and
+ * stays in their caches. Claiming more than is written is safe: a reader
+ * only ever concludes "overwritten" early, which shrinks the usable lag to
+ * capacity - step. */
 static void claim_until(rc_log_t *log, uint64_t end)
 {
+    uint64_t head = atomic_load_explicit(&log->hdr->head, memory_order_relaxed);
+    if (end <= head)
+        return;
+    uint64_t step = RC_HEAD_STEP(log->cap);
+    if (end < head + step)
+        end = head + step;
     /* relaxed store + release fence: a reader whose acquire fence follows
      * its read of any byte we write after this sees the new head */
     atomic_store_explicit(&log->hdr->head, end, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
 }
 
-uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, uint32_t frame_len)
+uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, uint32_t frame_len, uint64_t ts_ns)
 {
     if (frame_len > rc_log_max_frame(log))
         return NULL;
@@ -93,13 +104,13 @@ uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, ui
     rec->len = size;
     rec->flags = 0;
     rec->topic_len = topic_len;
-    rec->topic_hash = rc_topic_hash(topic, topic_len);
+    uint64_t th = rc_topic_hash64(topic, topic_len);
+    rec->topic_hash = (uint32_t)th; /* == rc_topic_hash(topic) */
     rec->frame_len = frame_len;
-    rec->ts_ns = now_ns();
-    log->res_hash = rc_topic_index_key(topic, topic_len);
-    int found = 0;
-    rc_topic_entry_t *ent = index_slot(log, log->res_hash, &found);
-    rec->prev_pos = found ? atomic_load_explicit(&ent->pos, memory_order_relaxed) : UINT64_MAX;
+    rec->ts_ns = ts_ns ? ts_ns : now_ns();
+    log->res_hash = th ? th : 1; /* == rc_topic_index_key(topic) */
+    log->res_entry = index_slot(log, log->res_hash, &log->res_found);
+    rec->prev_pos = log->res_found ? atomic_load_explicit(&log->res_entry->pos, memory_order_relaxed) : UINT64_MAX;
     memcpy((uint8_t *)(rec + 1), topic, topic_len);
     RC_TSAN_IGNORE_WRITES_END();
     log->res_pos = start;
@@ -107,26 +118,36 @@ uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, ui
     return (uint8_t *)(rec + 1) + topic_len;
 }
 
-static void index_update(rc_log_t *log, uint64_t hash, uint64_t pos)
+/* Points the reserved record's topic at it in the index (the entry was
+ * found or chosen at reserve; only this writer changes entries). */
+static void index_update(rc_log_t *log)
 {
-    int found = 0;
-    rc_topic_entry_t *e = index_slot(log, hash, &found);
+    rc_topic_entry_t *e = log->res_entry;
     if (!e) {
-        atomic_fetch_add_explicit(&log->hdr->index_full, 1, memory_order_relaxed);
+        atomic_store_explicit(&log->hdr->index_full,
+                              atomic_load_explicit(&log->hdr->index_full, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
         return;
     }
-    if (!found) {
+    if (!log->res_found) {
         /* A reader may match the hash before it sees the new pos: it checks
          * the record at pos (topic bytes) before trusting it. */
-        atomic_store_explicit(&e->pos, pos, memory_order_relaxed);
-        atomic_store_explicit(&e->hash, hash, memory_order_release);
+        atomic_store_explicit(&e->pos, log->res_pos, memory_order_relaxed);
+        atomic_store_explicit(&e->hash, log->res_hash, memory_order_release);
     } else {
         /* release: the record at pos is committed before readers see it here */
-        atomic_store_explicit(&e->pos, pos, memory_order_release);
+        atomic_store_explicit(&e->pos, log->res_pos, memory_order_release);
     }
 }
 
-uint64_t rc_log_commit(rc_log_t *log)
+/* Single writer: counters are advanced with a load and a store, not a
+ * locked read-modify-write. */
+static void bump(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+uint64_t rc_log_commit_quiet(rc_log_t *log)
 {
     rc_shm_header_t *h = log->hdr;
     uint64_t seq = atomic_load_explicit(&h->next_seq, memory_order_relaxed);
@@ -135,13 +156,19 @@ uint64_t rc_log_commit(rc_log_t *log)
      * recover_next_seq in shm/region.c): last_pos, then tail, then next_seq. */
     atomic_store_explicit(&h->last_pos, log->res_pos, memory_order_relaxed);
     atomic_store_explicit(&h->last_commit_ns, rec->ts_ns, memory_order_relaxed);
-    atomic_fetch_add_explicit(&h->records, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&h->bytes, rec->frame_len, memory_order_relaxed);
+    bump(&h->records, 1);
+    bump(&h->bytes, rec->frame_len);
     /* release: the record's bytes (and last_pos) are visible before the tail
      * that covers them */
     atomic_store_explicit(&h->tail, log->res_end, memory_order_release);
     atomic_store_explicit(&h->next_seq, seq + 1, memory_order_relaxed);
-    index_update(log, log->res_hash, log->res_pos);
+    index_update(log);
+    return seq;
+}
+
+uint64_t rc_log_commit(rc_log_t *log)
+{
+    uint64_t seq = rc_log_commit_quiet(log);
     rc_wake_readers(log);
     return seq;
 }

@@ -116,7 +116,7 @@ static void write_records(rc_log_t *log, uint64_t upto)
         while (crash_mode && seq > slowest_cursor() + 256)
             usleep(50); /* 256 records of at most 64 KiB fit the 4 MiB ring with room */
         uint32_t n = frame_len_of(seq);
-        uint8_t *f = rc_log_reserve(log, "stress", 6, n);
+        uint8_t *f = rc_log_reserve(log, "stress", 6, n, 0);
         if (!f) {
             fprintf(stderr, "reserve failed for %u bytes\n", n);
             abort();

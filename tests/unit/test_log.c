@@ -22,7 +22,7 @@ static void teardown(void) { rc_log_unlink(inst); }
 
 static uint64_t put(rc_log_t *log, const char *topic, const char *frame)
 {
-    uint8_t *p = rc_log_reserve(log, topic, (uint16_t)strlen(topic), (uint32_t)strlen(frame));
+    uint8_t *p = rc_log_reserve(log, topic, (uint16_t)strlen(topic), (uint32_t)strlen(frame), 0);
     ck_assert_ptr_nonnull(p);
     memcpy(p, frame, strlen(frame));
     return rc_log_commit(log);
@@ -80,7 +80,7 @@ START_TEST(wrapping_reader_that_keeps_up_sees_every_seq)
     for (int i = 0; i < 2000; i++) {
         size_t n = 1 + (size_t)(i * 7919) % sizeof(frame);
         memset(frame, 'a' + i % 26, n);
-        uint8_t *p = rc_log_reserve(&w, "t", 1, (uint32_t)n);
+        uint8_t *p = rc_log_reserve(&w, "t", 1, (uint32_t)n, 0);
         memcpy(p, frame, n);
         rc_log_commit(&w);
         rc_log_view_t v;
@@ -136,7 +136,7 @@ START_TEST(restarted_writer_reattaches_and_continues_the_sequence)
     put(&w, "t", "a");
     put(&w, "t", "b");
     /* A half-written record (reserved, never committed) is discarded. */
-    rc_log_reserve(&w, "t", 1, 10);
+    rc_log_reserve(&w, "t", 1, 10, 0);
     rc_log_close(&w);
     ck_assert_int_eq(rc_log_open_reader(&r, inst), 0);
     rc_log_reader_t rd;
@@ -186,8 +186,8 @@ START_TEST(oversize_frame_is_refused)
 {
     rc_log_t w;
     ck_assert_int_eq(rc_log_open_writer(&w, inst, GEO(65536), 0), RC_LOG_CREATED);
-    ck_assert_ptr_null(rc_log_reserve(&w, "t", 1, (uint32_t)rc_log_max_frame(&w) + 1));
-    ck_assert_ptr_nonnull(rc_log_reserve(&w, "t", 1, (uint32_t)rc_log_max_frame(&w)));
+    ck_assert_ptr_null(rc_log_reserve(&w, "t", 1, (uint32_t)rc_log_max_frame(&w) + 1, 0));
+    ck_assert_ptr_nonnull(rc_log_reserve(&w, "t", 1, (uint32_t)rc_log_max_frame(&w), 0));
     rc_log_close(&w);
 }
 END_TEST
@@ -265,7 +265,7 @@ START_TEST(writer_killed_between_commit_stores_resumes_without_gap_or_repeat)
     ck_assert_int_eq(rc_log_open_writer(&w, inst, GEO(65536), 0), RC_LOG_REATTACHED);
     ck_assert_uint_eq(rc_log_next_seq(&w), 3);
     /* died after storing last_pos for seq 3 but before publishing tail */
-    rc_log_reserve(&w, "t", 1, 1);
+    rc_log_reserve(&w, "t", 1, 1, 0);
     atomic_store(&w.hdr->last_pos, w.res_pos);
     rc_log_close(&w);
     ck_assert_int_eq(rc_log_open_writer(&w, inst, GEO(65536), 0), RC_LOG_REATTACHED);

@@ -30,7 +30,7 @@ static void teardown(void)
 
 static void put(void)
 {
-    uint8_t *p = rc_log_reserve(&w, "t", 1, 1);
+    uint8_t *p = rc_log_reserve(&w, "t", 1, 1, 0);
     *p = 'x';
     rc_log_commit(&w);
 }

@@ -1,0 +1,118 @@
+/* GET /metrics: Prometheus text exposition (version 0.0.4) of the
+ * broker's publish counters and latency, the log's position and fill, and
+ * every edge's counters from the slot table. Names: README "Metrics". */
+#include "broker/api.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+
+#include "shm/slots.h"
+
+const double rc_latency_bounds[RC_LATENCY_BUCKETS] = {
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 1.0,
+};
+
+static const char *const reject_names[RC_REJECT_N] = {
+    [RC_REJECT_MALFORMED] = "malformed",     [RC_REJECT_UNAUTHORIZED] = "unauthorized",
+    [RC_REJECT_FORBIDDEN] = "forbidden",     [RC_REJECT_METHOD] = "method",
+    [RC_REJECT_TOO_LARGE] = "too_large",     [RC_REJECT_INVALID] = "invalid",
+};
+
+#define LOAD(field) atomic_load_explicit(&h->field, memory_order_relaxed)
+
+static void help(struct evbuffer *o, const char *name, const char *type, const char *text)
+{
+    evbuffer_add_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+/* Per-edge series, one per live slot. */
+typedef struct edge_metric {
+    const char *name, *type, *help;
+    size_t off; /* offset of the slot field; SIZE_MAX: lag */
+} edge_metric_t;
+
+#define SLOT_FIELD(f) offsetof(rc_shm_slot_t, f)
+static const edge_metric_t edge_metrics[] = {
+    {"ringcast_edge_connections", "gauge", "open client connections", SLOT_FIELD(connections)},
+    {"ringcast_edge_joins_total", "counter", "channel joins accepted", SLOT_FIELD(joins)},
+    {"ringcast_edge_frames_out_total", "counter", "log frames handed to the kernel", SLOT_FIELD(frames_out)},
+    {"ringcast_edge_bytes_out_total", "counter", "bytes handed to the kernel", SLOT_FIELD(bytes_out)},
+    {"ringcast_edge_sends_total", "counter", "send operations", SLOT_FIELD(sends)},
+    {"ringcast_edge_coalesced_total", "counter", "frames sent together with others", SLOT_FIELD(coalesced)},
+    {"ringcast_edge_drops_total", "counter", "frames dropped for closing connections", SLOT_FIELD(drops)},
+    {"ringcast_edge_kicks_slow_total", "counter", "connections closed as slow consumers (4008)", SLOT_FIELD(kicks_slow)},
+    {"ringcast_edge_kicks_lapped_total", "counter", "connections closed as lapped by the log (4009)", SLOT_FIELD(kicks_lapped)},
+    {"ringcast_edge_heartbeats_total", "counter", "client heartbeats answered", SLOT_FIELD(heartbeats)},
+    {"ringcast_edge_lag", "gauge", "records the edge is behind the log's tail (next_seq - cursor_seq)", SIZE_MAX},
+};
+
+void rc_api_metrics(struct evhttp_request *req, void *arg)
+{
+    rc_broker_t *b = arg;
+    const rc_broker_metrics_t *m = &b->m;
+    rc_shm_header_t *h = b->log.hdr;
+    struct evbuffer *o = evhttp_request_get_output_buffer(req);
+
+    help(o, "ringcast_publish_total", "counter", "records written to the log by the producer API");
+    evbuffer_add_printf(o, "ringcast_publish_total %llu\n", (unsigned long long)m->published);
+    help(o, "ringcast_publish_requests_total", "counter", "push requests answered 200");
+    evbuffer_add_printf(o, "ringcast_publish_requests_total %llu\n", (unsigned long long)m->requests_ok);
+    help(o, "ringcast_publish_rejected_total", "counter", "push requests refused, by reason");
+    for (unsigned i = 0; i < RC_REJECT_N; i++)
+        evbuffer_add_printf(o, "ringcast_publish_rejected_total{reason=\"%s\"} %llu\n", reject_names[i],
+                            (unsigned long long)m->rejected[i]);
+    help(o, "ringcast_publish_latency_seconds", "histogram",
+         "time from a push request's arrival in its handler to its 200 reply");
+    uint64_t cum = 0;
+    for (unsigned i = 0; i < RC_LATENCY_BUCKETS; i++) {
+        cum += m->latency[i];
+        evbuffer_add_printf(o, "ringcast_publish_latency_seconds_bucket{le=\"%g\"} %llu\n", rc_latency_bounds[i],
+                            (unsigned long long)cum);
+    }
+    cum += m->latency[RC_LATENCY_BUCKETS];
+    evbuffer_add_printf(o, "ringcast_publish_latency_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    evbuffer_add_printf(o, "ringcast_publish_latency_seconds_sum %.9f\n", m->latency_sum);
+    evbuffer_add_printf(o, "ringcast_publish_latency_seconds_count %llu\n", (unsigned long long)m->latency_count);
+
+    uint64_t next = rc_log_next_seq(&b->log);
+    uint64_t tail = LOAD(tail), head = LOAD(head);
+    uint64_t start = head > b->log.cap ? head - b->log.cap : 0;
+    double fill = tail > start ? (double)(tail - start) / (double)b->log.cap : 0.0;
+    help(o, "ringcast_log_seq", "gauge", "sequence number of the last record in the log");
+    evbuffer_add_printf(o, "ringcast_log_seq %llu\n", (unsigned long long)(next - 1));
+    help(o, "ringcast_log_fill_ratio", "gauge", "bytes of the data ring holding readable records / capacity");
+    evbuffer_add_printf(o, "ringcast_log_fill_ratio %.6f\n", fill);
+    help(o, "ringcast_log_capacity_bytes", "gauge", "bytes of the data ring");
+    evbuffer_add_printf(o, "ringcast_log_capacity_bytes %llu\n", (unsigned long long)b->log.cap);
+    help(o, "ringcast_log_wake_syscalls_total", "counter", "futex wake system calls made by the writer");
+    evbuffer_add_printf(o, "ringcast_log_wake_syscalls_total %llu\n", (unsigned long long)LOAD(wake_syscalls));
+
+    int dead = 0;
+    for (unsigned k = 0; k < sizeof(edge_metrics) / sizeof(edge_metrics[0]); k++) {
+        const edge_metric_t *em = &edge_metrics[k];
+        help(o, em->name, em->type, em->help);
+        for (unsigned i = 0; i < RC_SHM_NSLOTS; i++) {
+            rc_shm_slot_t *s = &b->log.slots[i];
+            int st = rc_slot_state(s);
+            if (st <= 0) {
+                dead += k == 0 && st < 0;
+                continue;
+            }
+            uint64_t v;
+            if (em->off == SIZE_MAX) {
+                uint64_t cur = RC_SLOT_GET(s, cursor_seq);
+                v = cur && cur < next ? next - cur : 0;
+            } else {
+                v = atomic_load_explicit((_Atomic uint64_t *)((char *)s + em->off), memory_order_relaxed);
+            }
+            evbuffer_add_printf(o, "%s{edge=\"%u\"} %llu\n", em->name, i, (unsigned long long)v);
+        }
+    }
+    help(o, "ringcast_dead_edge_slots", "gauge", "edge slots held by a process that is gone");
+    evbuffer_add_printf(o, "ringcast_dead_edge_slots %d\n", dead);
+
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
+    evhttp_send_reply(req, 200, "OK", NULL);
+}

@@ -1,0 +1,208 @@
+/* POST /api/push and POST /api/push/batch: auth, limits, parse every event
+ * (push_parse.h), check every record fits, then write them all and answer
+ * with their seqs. Nothing is written unless everything is valid, and the
+ * 200 goes out only after the records are in the log. */
+#include "broker/api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include "broker/publish.h"
+#include "proto/phx.h"
+#include "shm/wake.h"
+
+#define PUSHEX_INVALID "Invalid push arguments: channel, data, event are required."
+
+static enum rc_reject reject_reason(int status)
+{
+    switch (status) {
+    case 401: return RC_REJECT_UNAUTHORIZED;
+    case 403: return RC_REJECT_FORBIDDEN;
+    case 405: return RC_REJECT_METHOD;
+    case 413: return RC_REJECT_TOO_LARGE;
+    case 422: return RC_REJECT_INVALID;
+    default: return RC_REJECT_MALFORMED;
+    }
+}
+
+static int is_msgpack(struct evhttp_request *req)
+{
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    return ct && (strncasecmp(ct, "application/msgpack", 19) == 0 || strncasecmp(ct, "application/x-msgpack", 21) == 0);
+}
+
+static void send_built(struct evhttp_request *req)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evbuffer_add(out, "\n", 1);
+    evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static void add_json_string(struct evbuffer *out, rc_slice_t s)
+{
+    char tmp[6 * 256 + 2];
+    size_t off = 0;
+    if (s.n <= 256 && rc_json_put_string(tmp, sizeof(tmp), &off, s) == 0)
+        evbuffer_add(out, tmp, off);
+}
+
+/* PushEx's 200: the push echoed, channel as the de-duplicated list. */
+static void reply_pushex(struct evhttp_request *req, const rc_push_batch_t *pb)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    const rc_push_event_t *e = &pb->ev[0];
+    evbuffer_add(out, "{\"channel\":[", 12);
+    for (unsigned i = 0; i < e->ntopics; i++) {
+        if (i)
+            evbuffer_add(out, ",", 1);
+        add_json_string(out, pb->topics[e->topic0 + i]);
+    }
+    evbuffer_add(out, "],\"data\":", 9);
+    rc_slice_t d = rc_push_data(pb, e);
+    evbuffer_add(out, d.p, d.n);
+    evbuffer_add(out, ",\"event\":", 9);
+    add_json_string(out, e->event);
+    evbuffer_add(out, "}", 1);
+    send_built(req);
+}
+
+/* Checks that every record fits in the log before any is written. Returns
+ * 0 or the index of the event that does not (-2: the batch as a whole). */
+static long check_fits(rc_broker_t *b, unsigned flags)
+{
+    const rc_push_batch_t *pb = &b->batch;
+    uint64_t total = 0;
+    for (size_t i = 0; i < pb->nev; i++) {
+        const rc_push_event_t *e = &pb->ev[i];
+        rc_slice_t d = rc_push_data(pb, e);
+        for (unsigned t = 0; t < e->ntopics; t++) {
+            rc_slice_t topic = pb->topics[e->topic0 + t];
+            if (!rc_broker_publish_fits(&b->log, topic, e->event, d, flags))
+                return (long)i;
+            total += rc_broker_publish_bound(topic, e->event, d, flags);
+        }
+    }
+    /* A request larger than half the ring would lap readers by itself. */
+    return total > b->log.cap / 2 ? -2 : 0;
+}
+
+/* Handles one push request; returns the status it answered with. */
+static int push(struct evhttp_request *req, rc_broker_t *b, int batch)
+{
+    int pushex = b->compat_pushex && !batch;
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        rc_api_reply_error(req, 405, "use POST", -1);
+        return 405;
+    }
+    const char *authz = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    int st = rc_auth_check(&b->auth, authz);
+    if (st != RC_AUTH_OK) {
+        if (b->compat_pushex) {
+            rc_api_reply_error(req, 403, "Access forbidden", -1);
+            return 403;
+        }
+        if (st == RC_AUTH_MISSING)
+            evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
+        rc_api_reply_error(req, st, st == RC_AUTH_MISSING ? "missing API key (Authorization: Bearer <key>)"
+                                                          : "API key not accepted", -1);
+        return st;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    if (len > b->max_body) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "body is %zu bytes, more than max_body (%llu)", len,
+                 (unsigned long long)b->max_body);
+        rc_api_reply_error(req, 413, msg, -1);
+        return 413;
+    }
+    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    rc_push_batch_t *pb = &b->batch;
+    if (rc_push_parse(pb, body, len, is_msgpack(req) ? RC_PUSH_MSGPACK : RC_PUSH_JSON, batch, &b->limits)) {
+        if (pushex && pb->status != 413) {
+            rc_api_reply_error(req, 422, PUSHEX_INVALID, -1);
+            return 422;
+        }
+        rc_api_reply_error(req, pb->status, pb->error, pb->index);
+        return pb->status;
+    }
+    unsigned flags = b->compat_pushex ? RC_PUBLISH_PUSHEX : 0;
+    long bad = check_fits(b, flags);
+    if (bad) {
+        rc_api_reply_error(req, 413, bad == -2 ? "batch larger than half the log" : "event too large for the log",
+                           batch && bad >= 0 ? bad : -1);
+        return 413;
+    }
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    /* One wake-up for the whole request. */
+    flags |= RC_PUBLISH_QUIET;
+    int single = !batch && !pb->ev[0].topic_list;
+    if (!pushex)
+        evbuffer_add(out, single ? "{\"seq\":" : "{\"seqs\":[", single ? 7 : 9);
+    for (size_t i = 0; i < pb->nev; i++) {
+        const rc_push_event_t *e = &pb->ev[i];
+        rc_slice_t d = rc_push_data(pb, e);
+        int list = batch && e->topic_list;
+        if (!pushex)
+            evbuffer_add(out, i ? (list ? ",[" : ",") : (list ? "[" : ""), i ? (list ? 2 : 1) : (list ? 1 : 0));
+        for (unsigned t = 0; t < e->ntopics; t++) {
+            int64_t seq = rc_broker_publish(&b->log, pb->topics[e->topic0 + t], e->event, d, flags);
+            /* check_fits said it fits: a failure here is our bug */
+            if (seq < 0)
+                abort();
+            b->m.published++;
+            if (!pushex)
+                evbuffer_add_printf(out, t ? ",%lld" : "%lld", (long long)seq);
+        }
+        if (list && !pushex)
+            evbuffer_add(out, "]", 1);
+    }
+    rc_wake_readers(&b->log);
+    if (pushex) {
+        reply_pushex(req, pb);
+    } else {
+        evbuffer_add(out, single ? "}" : "]}", single ? 1 : 2);
+        send_built(req);
+    }
+    return 200;
+}
+
+static void observe(rc_broker_t *b, int status, const struct timespec *t0)
+{
+    if (status != 200) {
+        b->m.rejected[reject_reason(status)]++;
+        return;
+    }
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+    unsigned i = 0;
+    while (i < RC_LATENCY_BUCKETS && s > rc_latency_bounds[i])
+        i++;
+    b->m.latency[i]++;
+    b->m.latency_count++;
+    b->m.latency_sum += s;
+    b->m.requests_ok++;
+}
+
+void rc_api_push(struct evhttp_request *req, void *arg)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    observe(arg, push(req, arg, 0), &t0);
+}
+
+void rc_api_push_batch(struct evhttp_request *req, void *arg)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    observe(arg, push(req, arg, 1), &t0);
+}
