@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# idle: N connections joined to topics, no events. What each one costs.
+#
+#   bench/scenarios/idle.sh [--target ringcast|nchan] [--topics T] [--hold S] N
+#       [--servers K] [--clients P] [--src-ips K] [--max-seconds S]
+#
+# Starts the server (ringcast: ceil(N/18000) edges, at least one per core;
+# nchan: as many nginx workers), snapshots it, opens N connections at
+# BENCH_CONNECT_RATE (5000/s) from ceil(N/18000) loadgen processes, each
+# joined to bench:<i % T> (nchan: subscribed to /sub/bench:<i % T>), waits
+# until all are ready, settles 2 s, snapshots again, then holds them idle
+# for S s (default 5) to measure server CPU while idle (Phoenix clients send
+# a heartbeat every 30 s, so ringcast answers about N/30 per second).
+#
+# Figures: connect rate; server memory per connection = (RSS and PSS of all
+# server processes after) - (before), / N, from /proc/PID/smaps_rollup;
+# kernel TCP memory per connection from /proc/net/sockstat ("TCP mem" pages,
+# both ends of each loopback connection); idle CPU.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/common.sh
+source "$here/../lib/common.sh"
+
+bench_init idle "$@"
+set -- "${POS[@]}"
+TOPICS=100 HOLD=5 N=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --topics) TOPICS=$2; shift 2 ;;
+        --hold) HOLD=$2; shift 2 ;;
+        *) [ -z "$N" ] || die "unexpected argument '$1'"; N=$1; shift ;;
+    esac
+done
+[[ "$N" =~ ^[0-9]+$ ]] && [ "$N" -gt 0 ] || die "usage: idle.sh [--target T] [--topics T] N"
+[ "$TOPICS" -le "$N" ] || TOPICS=$N
+
+server_start "$N"
+sleep 1 # let the server finish its own start-up allocations
+snapshot before
+connect_budget=$(($(ceil_div "$N" "$CONNECT_RATE") + 30))
+clients_start "$N" "$TOPICS" $((connect_budget + HOLD + 30)) --heartbeat-ms 30000
+clients_wait_ready "$N" "$connect_budget" || log "continuing with the connections that are ready"
+nap 2
+snapshot after
+nap "$HOLD"
+snapshot idle_end
+clients_stop || true
+write_result connections="$N" topics="$TOPICS" hold_s="$HOLD" connect_rate_target="$CONNECT_RATE"
