@@ -1,5 +1,5 @@
 /* Benchmark of the shm event log (issue 4):
- *  - throughput: one writer, 1 or 4 reader processes, 64 B / 1 KiB / 16 KiB
+ *  - throughput: one writer, 0 (alone), 1 or 4 reader processes, 64 B / 1 KiB / 16 KiB
  *    frames: records/s and GB/s written and read, records lost to lapping,
  *    wake syscalls per 1,000 records;
  *  - wake latency: a sleeping reader (futex wait) is woken by a commit:
@@ -139,6 +139,8 @@ static tp_result_t throughput(uint32_t frame, int nreaders, uint64_t records, in
         if (sh->r[i].lost > r.lost_max)
             r.lost_max = sh->r[i].lost;
     }
+    if (nreaders == 0)
+        r.r_rps_min = 0;
     r.r_gbps_min = r.r_rps_min * frame / 1e9;
     r.wake_syscalls = atomic_load(&w.hdr->wake_syscalls);
     free(payload);
@@ -230,15 +232,15 @@ int main(int argc, char **argv)
     }
     sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     const uint32_t sizes[] = {64, 1024, 16384};
-    const int readers[] = {1, 4};
-    tp_result_t res[12];
+    const int readers[] = {0, 1, 4}; /* 0: the writer alone, its ceiling */
+    tp_result_t res[18];
     int k = 0;
     printf("%-6s %-7s %-5s %14s %10s %14s %10s %10s %14s\n", "frame", "readers", "batch", "write rec/s",
            "write GB/s", "read rec/s*", "read GB/s*", "lost*", "wakes/1000 rec");
     const int batches[] = {1, 100};
     for (int bi = 0; bi < 2; bi++)
         for (int si = 0; si < 3; si++)
-            for (int ri = 0; ri < 2; ri++) {
+            for (int ri = 0; ri < 3; ri++) {
                 /* fewer records for big frames: the same bytes per run */
                 uint64_t n = sizes[si] == 64 ? records : sizes[si] == 1024 ? records / 4 : records / 32;
                 tp_result_t r = throughput(sizes[si], readers[ri], n, batches[bi]);
