@@ -142,8 +142,10 @@ fuzz: $(FUZZ_BINS)
 
 # make bench: the quick load-test suite of bench/ (under 10 minutes) on an
 # optimized build; regenerates the tables of bench/RESULTS.md from JSON.
-bench: deps all micro
+bench: all micro
+	@scripts/install-deps.sh --bench
 	@bench/run-quick.sh
+	@bench/producer/run.sh
 
 clean:
 	rm -rf build

@@ -1,11 +1,14 @@
 /* Routes of the producer API and the replies every handler shares. */
 #include "broker/api.h"
+#include "shm/wake.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
 #include <jansson.h>
 
 static const char *reason_phrase(int status)
@@ -52,8 +55,29 @@ static void handle_other(struct evhttp_request *req, void *arg)
                        -1);
 }
 
+/* Queued at the end of the loop's active list, so it runs after every
+ * connection that was ready in the same turn. Static storage: there is one
+ * broker per process and nothing to free at exit. */
+static struct event wake_ev;
+
+static void wake_now(evutil_socket_t fd, short what, void *arg)
+{
+    rc_broker_t *b = arg;
+    b->wake_pending = 0;
+    rc_wake_readers(&b->log);
+}
+
+void rc_api_wake_soon(rc_broker_t *b)
+{
+    if (b->wake_pending)
+        return;
+    b->wake_pending = 1;
+    event_active(&wake_ev, EV_TIMEOUT, 1);
+}
+
 void rc_broker_api_register(rc_broker_t *b)
 {
+    event_assign(&wake_ev, b->base, -1, 0, wake_now, b);
     evhttp_set_cb(b->http, "/api/push", rc_api_push, b);
     evhttp_set_cb(b->http, "/api/push/batch", rc_api_push_batch, b);
     evhttp_set_cb(b->http, "/healthz", rc_api_healthz, b);

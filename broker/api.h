@@ -43,7 +43,13 @@ typedef struct rc_broker {
     rc_auth_t auth;
     rc_push_batch_t batch;  /* reused by every push request */
     rc_broker_metrics_t m;
+    int wake_pending;       /* rc_api_wake_soon queued its event */
 } rc_broker_t;
+
+/* Wakes the edges sleeping on the log once the event loop has answered
+ * every request that is ready now: under load one futex wake covers many
+ * pushes; when idle it runs right after the one request. */
+void rc_api_wake_soon(rc_broker_t *b);
 
 /* Registers /api/push, /api/push/batch, /healthz and /metrics on b->http. */
 void rc_broker_api_register(rc_broker_t *b);

@@ -142,9 +142,12 @@ static int push(struct evhttp_request *req, rc_broker_t *b, int batch)
         return 413;
     }
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
-    /* One wake-up for the whole request. */
+    /* One wake-up for every request of this loop turn (rc_api_wake_soon). */
     flags |= RC_PUBLISH_QUIET;
     int single = !batch && !pb->ev[0].topic_list;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t stamp = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
     if (!pushex)
         evbuffer_add(out, single ? "{\"seq\":" : "{\"seqs\":[", single ? 7 : 9);
     for (size_t i = 0; i < pb->nev; i++) {
@@ -154,18 +157,22 @@ static int push(struct evhttp_request *req, rc_broker_t *b, int batch)
         if (!pushex)
             evbuffer_add(out, i ? (list ? ",[" : ",") : (list ? "[" : ""), i ? (list ? 2 : 1) : (list ? 1 : 0));
         for (unsigned t = 0; t < e->ntopics; t++) {
-            int64_t seq = rc_broker_publish(&b->log, pb->topics[e->topic0 + t], e->event, d, flags);
+            int64_t seq = rc_broker_publish(&b->log, pb->topics[e->topic0 + t], e->event, d, flags, stamp);
             /* check_fits said it fits: a failure here is our bug */
             if (seq < 0)
                 abort();
             b->m.published++;
-            if (!pushex)
-                evbuffer_add_printf(out, t ? ",%lld" : "%lld", (long long)seq);
+            if (!pushex) {
+                char num[24];
+                num[0] = ',';
+                size_t n = rc_u64_dec(num + 1, (uint64_t)seq);
+                evbuffer_add(out, t ? num : num + 1, t ? n + 1 : n);
+            }
         }
         if (list && !pushex)
             evbuffer_add(out, "]", 1);
     }
-    rc_wake_readers(&b->log);
+    rc_api_wake_soon(b);
     if (pushex) {
         reply_pushex(req, pb);
     } else {

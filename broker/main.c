@@ -11,6 +11,7 @@
 #include <event2/http.h>
 
 #include "broker/api.h"
+#include "shm/wake.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/rand.h"
@@ -87,6 +88,8 @@ int main(int argc, char **argv)
     rc_logf("info", "msg=\"producer API listening\" url=http://%s:%llu/api/push auth=%s api_keys=%u compat=%s", host,
             (unsigned long long)port, b.auth.nkeys ? "bearer" : "off", b.auth.nkeys, b.compat_pushex ? "pushex" : "none");
     event_base_dispatch(b.base);
+    /* A wake queued by the last requests may not have run. */
+    rc_wake_readers(&b.log);
 
     event_free(sigterm);
     event_free(sigint);

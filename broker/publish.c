@@ -40,7 +40,8 @@ static void grow(char **buf, size_t *cap, size_t need)
     }
 }
 
-int64_t rc_broker_publish(rc_log_t *log, rc_slice_t topic, rc_slice_t event, rc_slice_t data_json, unsigned flags)
+int64_t rc_broker_publish(rc_log_t *log, rc_slice_t topic, rc_slice_t event, rc_slice_t data_json, unsigned flags,
+                          uint64_t ts_ns)
 {
     size_t need = frame_bound(topic, event, data_json, flags);
     if (need + 14 > rc_log_max_frame(log))
@@ -66,7 +67,7 @@ int64_t rc_broker_publish(rc_log_t *log, rc_slice_t topic, rc_slice_t event, rc_
     if (n < 0)
         return -EMSGSIZE;
     size_t hlen = rc_ws_header_size((uint64_t)n);
-    uint8_t *frame = rc_log_reserve(log, topic.p, (uint16_t)topic.n, (uint32_t)(hlen + (size_t)n), 0);
+    uint8_t *frame = rc_log_reserve(log, topic.p, (uint16_t)topic.n, (uint32_t)(hlen + (size_t)n), ts_ns);
     if (!frame)
         return -EMSGSIZE;
     rc_ws_header_encode(frame, RC_WS_OP_TEXT, (uint64_t)n);

@@ -25,8 +25,10 @@ int rc_broker_publish_fits(const rc_log_t *log, rc_slice_t topic, rc_slice_t eve
  * checked names (push_parse.h). Returns the event's sequence number (> 0),
  * or -EMSGSIZE if the frame is larger than the log accepts.
  * With RC_PUBLISH_QUIET sleeping readers are not woken: a burst of
- * records ends with one rc_wake_readers (shm/wake.h). */
+ * records ends with one rc_wake_readers (shm/wake.h). ts_ns is the
+ * record's CLOCK_REALTIME stamp (one per request), 0 = now. */
 #define RC_PUBLISH_QUIET 0x2u
-int64_t rc_broker_publish(rc_log_t *log, rc_slice_t topic, rc_slice_t event, rc_slice_t data_json, unsigned flags);
+int64_t rc_broker_publish(rc_log_t *log, rc_slice_t topic, rc_slice_t event, rc_slice_t data_json, unsigned flags,
+                          uint64_t ts_ns);
 
 #endif

@@ -150,12 +150,12 @@ static int mp_to_json(rc_push_batch_t *b, const msgpack_object *o)
             mp_put(b, "false", 5);
         return 0;
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        n = snprintf(num, sizeof(num), "%llu", (unsigned long long)o->via.u64);
-        mp_put(b, num, (size_t)n);
+        mp_put(b, num, rc_u64_dec(num, o->via.u64));
         return 0;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        n = snprintf(num, sizeof(num), "%lld", (long long)o->via.i64);
-        mp_put(b, num, (size_t)n);
+        /* negative: -(v + 1) + 1 keeps INT64_MIN in range */
+        num[0] = '-';
+        mp_put(b, num, 1 + rc_u64_dec(num + 1, (uint64_t)(-(o->via.i64 + 1)) + 1));
         return 0;
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:

@@ -255,8 +255,12 @@ int rc_phx_encode_broadcast(char *out, size_t cap, uint64_t seq, rc_slice_t topi
 {
     char ref[24];
     size_t off = 0;
-    int n = snprintf(ref, sizeof(ref), "@%" PRIu64, seq);
-    int err = PUT_LIT("[null,") || PUT_STR(rc_slice(ref, (size_t)n)) || PUT_LIT(",") ||
+    ref[0] = '"';
+    ref[1] = '@';
+    size_t n = 2 + rc_u64_dec(ref + 2, seq);
+    ref[n++] = '"';
+    /* the ref is digits: copied, not escaped */
+    int err = PUT_LIT("[null,") || put_raw(out, cap, &off, ref, n) || PUT_LIT(",") ||
               PUT_STR(topic) || PUT_LIT(",") || PUT_STR(event) || PUT_LIT(",") ||
               PUT_JSON(data_json) || PUT_LIT("]");
     return finish(err, off);

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs what ringcast needs to build, run and test, if it is missing:
 # Debian packages, and (with --test) the npm modules of the integration
-# tests into tests/node/node_modules. Never installs Debian's nodejs/npm over
+# tests into tests/node/node_modules; --bench adds the load tools. Never installs Debian's nodejs/npm over
 # an existing Node. Quiet and fast when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_test=0
+want_test=0 want_bench=0
 [ "${1:-}" = "--test" ] && want_test=1
+[ "${1:-}" = "--bench" ] && want_bench=1
 
 pkgs=(gcc make pkg-config liburing-dev libevent-dev libjansson-dev libssl-dev libmsgpack-dev check curl)
 [ $want_test -eq 1 ] && pkgs+=(clang libclang-rt-dev procps python3)
+# the load tools of bench/ (nginx + nchan, the peer, installs itself: bench/peers/nchan.sh)
+[ $want_bench -eq 1 ] && pkgs+=(wrk procps python3 gnuplot-nox)
 
 missing=()
 for p in "${pkgs[@]}"; do
