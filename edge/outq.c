@@ -36,6 +36,7 @@ typedef struct rc_out_item {
     uint64_t pos;        /* LOG: record position */
     void *owned;         /* OWNED: the heap block to free */
     uint8_t kind;
+    uint8_t started;     /* part of it is on the wire: it must finish first */
 } rc_out_item_t;
 
 struct rc_outq {
@@ -163,10 +164,14 @@ void rc_out_log(rc_edge_t *e, rc_conn_t *c, const rc_log_view_t *v)
     push_item(e, c, &it);
 }
 
+/* Drops what has not reached the wire. A frame the kernel took part of
+ * stays: the close frame that follows must start on a frame boundary. */
 static void drop_unsent(rc_outq_t *q)
 {
     while (q->count > q->inflight) {
         rc_out_item_t *it = item_at(q, q->count - 1);
+        if (it->started)
+            break;
         q->bytes -= it->len;
         free(it->owned);
         q->count--;
@@ -183,8 +188,14 @@ void rc_out_free(rc_conn_t *c)
 {
     if (!c->outq)
         return;
-    c->outq->inflight = 0;
-    drop_unsent(c->outq);
+    rc_outq_t *q = c->outq;
+    while (q->count) { /* everything, a frame half on the wire included */
+        rc_out_item_t *it = item_at(q, q->count - 1);
+        q->bytes -= it->len;
+        free(it->owned);
+        q->count--;
+    }
+    q->inflight = 0;
     outq_put(c);
 }
 
@@ -304,6 +315,7 @@ void rc_out_on_send(rc_edge_t *e, rc_conn_t *c, int res)
                 it->ptr += left;
             }
             it->len -= (uint32_t)left;
+            it->started |= left != 0;
             q->bytes -= left;
             break;
         }
