@@ -222,7 +222,7 @@ server_start() { # connections
         SERVER_KIND=ringcast
         log "starting ringcast: $SERVERS edges on 127.0.0.1:$WS_PORT, broker on 127.0.0.1:$PUB_PORT"
         "$BENCH_ROOT/ringcast" start --instance "$RC_INSTANCE" --run_dir "$RC_RUN_DIR" --edges "$SERVERS" \
-            --edge_host 127.0.0.1 --edge_port "$WS_PORT" --broker_port "$PUB_PORT" \
+            --edge_host 127.0.0.1 --edge_port "$WS_PORT" --broker_port "$PUB_PORT" ${BENCH_RINGCAST_ARGS:-} \
             >"$WORK/ringcast-start.log" 2>&1 || { cat "$WORK/ringcast-start.log" >&2; die "ringcast did not start"; }
     else
         NCHAN_DIR=$WORK/nchan

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # idle: N connections joined to topics, no events. What each one costs.
 #
-#   bench/scenarios/idle.sh [--target ringcast|nchan] [--topics T] [--hold S] N
+#   bench/scenarios/idle.sh [--target ringcast|nchan] [--topics T] [--hold S] [--heartbeat-ms H] N
 #       [--servers K] [--clients P] [--src-ips K] [--max-seconds S]
 #
 # Starts the server (ringcast: ceil(N/18000) edges, at least one per core;
@@ -10,7 +10,10 @@
 # joined to bench:<i % T> (nchan: subscribed to /sub/bench:<i % T>), waits
 # until all are ready, settles 2 s, snapshots again, then holds them idle
 # for S s (default 5) to measure server CPU while idle (Phoenix clients send
-# a heartbeat every 30 s, so ringcast answers about N/30 per second).
+# a heartbeat every H ms, default 30000 as the phoenix client; 0 = none, so
+# ringcast answers about N/30 per second by default).
+# BENCH_RINGCAST_ARGS adds options to `ringcast start` (for example
+# "--idle_timeout_ms 600000" for a hold without heartbeats).
 #
 # Figures: connect rate; server memory per connection = (RSS and PSS of all
 # server processes after) - (before), / N, from /proc/PID/smaps_rollup;
@@ -22,11 +25,12 @@ source "$here/../lib/common.sh"
 
 bench_init idle "$@"
 set -- "${POS[@]}"
-TOPICS=100 HOLD=5 N=""
+TOPICS=100 HOLD=5 HB=30000 N=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --topics) TOPICS=$2; shift 2 ;;
         --hold) HOLD=$2; shift 2 ;;
+        --heartbeat-ms) HB=$2; shift 2 ;;
         *) [ -z "$N" ] || die "unexpected argument '$1'"; N=$1; shift ;;
     esac
 done
@@ -37,11 +41,11 @@ server_start "$N"
 sleep 1 # let the server finish its own start-up allocations
 snapshot before
 connect_budget=$(($(ceil_div "$N" "$CONNECT_RATE") + 30))
-clients_start "$N" "$TOPICS" $((connect_budget + HOLD + 30)) --heartbeat-ms 30000
+clients_start "$N" "$TOPICS" $((connect_budget + HOLD + 30)) --heartbeat-ms "$HB"
 clients_wait_ready "$N" "$connect_budget" || log "continuing with the connections that are ready"
 nap 2
 snapshot after
 nap "$HOLD"
 snapshot idle_end
 clients_stop || true
-write_result connections="$N" topics="$TOPICS" hold_s="$HOLD" connect_rate_target="$CONNECT_RATE"
+write_result connections="$N" topics="$TOPICS" hold_s="$HOLD" heartbeat_ms="$HB" server_args="${BENCH_RINGCAST_ARGS:-}" connect_rate_target="$CONNECT_RATE"
