@@ -126,7 +126,25 @@ def rel(path, md):
     return os.path.relpath(path, os.path.dirname(os.path.abspath(md)))
 
 
-def section(best, md_path, command, notes):
+def idle_without_heartbeats(nohb, md_path):
+    """Idle CPU with heartbeats off and the idle timeout raised: an edge that
+    polls anything shows here."""
+    lines = []
+    for r in sorted(nohb.values(), key=lambda r: r["params"]["connections"]):
+        f, p = r["figures"], r["params"]
+        if not lines:
+            lines += ["### idle without heartbeats: does anything poll? (issue 6)", "",
+                      "Clients send no heartbeats and the servers run with a raised idle timeout "
+                      f"(`{p.get('server_args') or '-'}`), so nothing at all should wake the server.", "",
+                      "| target | connections | window (s) | server CPU-seconds | % of one core | RSS bytes/conn | raw |",
+                      "|---|---:|---:|---:|---:|---:|---|"]
+        lines.append(f"| {r['target']} | {fmt(p['connections'])} | {fmt(f.get('idle_window_s'), 1)} | "
+                     f"{fmt(f.get('idle_cpu_s'), 2)} | {fmt(f.get('idle_cpu_percent'), 3)} | "
+                     f"{fmt(f.get('rss_bytes_per_conn'), 0)} | [`{os.path.basename(r['_path'])}`]({rel(r['_path'], md_path)}) |")
+    return lines + ([""] if lines else [])
+
+
+def section(best, md_path, command, notes, nohb=None):
     res = list(best.values())
     if not res:
         return [BEGIN, "", "## load tests (issue 5)", "", "No scenario results in bench/results/ yet: run `make bench`.",
@@ -205,9 +223,18 @@ def section(best, md_path, command, notes):
                 ("machine CPU busy just before (%) / load average", lambda r: f"{busy(r)} / {load1(r)}", None, False),
             ], rc, nc, lines)
             if rc and get(rc, "figures.heartbeats_answered"):
+                hb_s = (rc["params"].get("heartbeat_ms") or 30000) / 1000
                 lines += [f"During the idle window ringcast also answers Phoenix heartbeats (each client sends one every "
-                          f"30 s: {fmt(get(rc, 'figures.heartbeats_answered'))} answered during the run); nchan's "
+                          f"{fmt(hb_s, 0)} s: {fmt(get(rc, 'figures.heartbeats_answered'))} answered during the run); nchan's "
                           "subscribers send nothing.", ""]
+                hold, cpu = rc["params"].get("hold_s") or 0, get(rc, "figures.idle_cpu_s")
+                if hold >= 2 * hb_s and cpu is not None:
+                    # every client heartbeats hold/interval times inside the window
+                    per_k = cpu / (n * hold / hb_s) * 1000
+                    lines += [f"Heartbeat cost: {fmt(cpu, 2)} server CPU-seconds in the {fmt(hold, 0)} s window, "
+                              f"which holds about {fmt(n * hold / hb_s, 0)} heartbeats: **{fmt(per_k * 1000, 1)} ms "
+                              "of CPU per 1,000 heartbeats**.", ""]
+    lines += idle_without_heartbeats(nohb or {}, md_path)
 
     # broadcast and topics
     for scen, title in (("broadcast", "broadcast: one topic, N subscribers"),
@@ -447,9 +474,14 @@ def main():
                     "shown only for what this run did not measure, and marked as earlier")
     ap.add_argument("--note", action="append", default=[], help="a line for the section (failures of the run)")
     a = ap.parse_args()
-    best = newest(load_results(a.results), a.since)
+    results = load_results(a.results)
+    # Idle runs without heartbeats answer a different question (does an idle
+    # edge poll?) and get their own table; they never replace the main ones.
+    nohb = [r for r in results if r["scenario"] == "idle" and r["params"].get("heartbeat_ms") == 0]
+    best = newest([r for r in results if r not in nohb], a.since)
+    nohb_best = newest(nohb)
     text = open(a.md).read() if os.path.exists(a.md) else "# ringcast benchmark results\n"
-    sec = "\n".join(section(best, a.md, a.command, a.note))
+    sec = "\n".join(section(best, a.md, a.command, a.note, nohb_best))
     if BEGIN in text and END in text:
         pre, rest = text.split(BEGIN, 1)
         post = rest.split(END, 1)[1]
