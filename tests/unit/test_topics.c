@@ -58,12 +58,81 @@ START_TEST(many_topics_grow_the_table_and_stay_findable)
 }
 END_TEST
 
+/* The scale of issue 6: 1M topics on one edge, 100k subscribers on one
+ * topic, removed in a scrambled order; every swap keeps each remaining
+ * subscriber's recorded position right. */
+#define BIG_SUBS 100000
+static uint32_t big_pos[BIG_SUBS];
+static char big_conns[BIG_SUBS];
+
+START_TEST(a_million_topics_and_100k_subscribers_of_one)
+{
+    /* Check reports every ck_assert to its parent process: the loops count
+     * mistakes and assert once. */
+    rc_topics_t t;
+    rc_topics_init(&t);
+    char name[32];
+    uint32_t bad = 0;
+    for (uint32_t i = 0; i < 1000000; i++) {
+        int n = snprintf(name, sizeof(name), "t:%u", i);
+        uint32_t pos;
+        rc_topics_subscribe(&t, name, (size_t)n, (struct rc_conn *)&conns[i % 1000], 0, &pos);
+        bad += pos != 0;
+    }
+    ck_assert_uint_eq(bad, 0);
+    ck_assert_uint_eq(t.count, 1000000);
+    for (uint32_t i = 0; i < 1000000; i++) {
+        int n = snprintf(name, sizeof(name), "t:%u", i);
+        rc_topic_t *p = rc_topics_find(&t, name, (size_t)n, rc_topic_hash(name, (size_t)n));
+        if (!p) {
+            bad++;
+            continue;
+        }
+        rc_topic_sub_t moved;
+        rc_topics_unsubscribe(&t, p, 0, &moved);
+        bad += moved.conn != NULL;
+    }
+    ck_assert_uint_eq(bad, 0);
+    ck_assert_uint_eq(t.count, 0);
+
+    rc_topic_t *big = NULL;
+    for (uint32_t i = 0; i < BIG_SUBS; i++) {
+        big = rc_topics_subscribe(&t, "big", 3, (struct rc_conn *)&big_conns[i], i, &big_pos[i]);
+        bad += big_pos[i] != i;
+    }
+    ck_assert_uint_eq(bad, 0);
+    ck_assert_uint_eq(big->nsubs, BIG_SUBS);
+    /* k -> (k * 7919) mod BIG_SUBS is a permutation (7919 is a prime that
+     * does not divide BIG_SUBS). */
+    for (uint32_t k = 0; k < BIG_SUBS; k++) {
+        uint32_t victim = (uint32_t)(((uint64_t)k * 7919) % BIG_SUBS);
+        uint32_t left = big->nsubs - 1;
+        rc_topic_sub_t moved;
+        rc_topics_unsubscribe(&t, big, big_pos[victim], &moved);
+        if (moved.conn) {
+            uint32_t idx = (uint32_t)((char *)moved.conn - big_conns);
+            bad += moved.sub_idx != idx;
+            big_pos[idx] = big_pos[victim];
+            bad += big->subs[big_pos[idx]].conn != (struct rc_conn *)&big_conns[idx];
+        }
+        if (left == 0)
+            break; /* the topic is freed with its last subscriber */
+        bad += big->nsubs != left;
+    }
+    ck_assert_uint_eq(bad, 0);
+    ck_assert_uint_eq(t.count, 0);
+    rc_topics_free(&t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("topics");
     TCase *tc = tcase_create("topics");
     tcase_add_test(tc, subscribe_find_and_unsubscribe_with_swap);
     tcase_add_test(tc, many_topics_grow_the_table_and_stay_findable);
+    tcase_add_test(tc, a_million_topics_and_100k_subscribers_of_one);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
