@@ -183,7 +183,10 @@ void rc_config_print_table(void)
     printf("| key (flag `--key`) | default | used by | meaning |\n|---|---|---|---|\n");
     for (unsigned i = 0; i < rc_nopts; i++) {
         const rc_opt_t *o = &rc_opts[i];
-        const char *who = o->users == RC_OPT_BOTH ? "both" : o->users == RC_OPT_BROKER ? "broker" : "edge";
+        const char *who = o->users == RC_OPT_BOTH        ? "both"
+                          : o->users == RC_OPT_BROKER    ? "broker"
+                          : o->users == RC_OPT_SUPERVISOR ? "supervisor"
+                                                          : "edge";
         if (o->def[0])
             printf("| `%s` | `%s` | %s | %s |\n", o->name, o->def, who, o->help);
         else

@@ -9,7 +9,9 @@
 
 #include <stdint.h>
 
-enum rc_opt_user { RC_OPT_BROKER = 1, RC_OPT_EDGE = 2, RC_OPT_BOTH = 3 };
+/* RC_OPT_SUPERVISOR keys are read by the `ringcast` script; the broker and
+ * the edges accept and ignore them, so one config file serves all three. */
+enum rc_opt_user { RC_OPT_BROKER = 1, RC_OPT_EDGE = 2, RC_OPT_BOTH = 3, RC_OPT_SUPERVISOR = 4 };
 
 typedef struct rc_opt {
     const char *name;

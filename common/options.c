@@ -31,6 +31,10 @@ const rc_opt_t rc_opts[] = {
     {"recv_buffers", "1024", RC_OPT_EDGE, "provided receive buffers per edge (shared by all connections)"},
     {"recv_buffer_size", "4096", RC_OPT_EDGE, "bytes of each provided receive buffer"},
     {"shm_wait_ms", "10000", RC_OPT_EDGE, "how long an edge waits at start for the broker's shm region"},
+    {"drain_ms", "10000", RC_OPT_EDGE, "drain window: on SIGTERM an edge stops accepting and closes its connections with 1012 at random times spread over this long (a second SIGTERM/SIGINT: at once)"},
+    {"restart_backoff_ms", "200", RC_OPT_SUPERVISOR, "first restart delay of a dead process; doubles per consecutive crash up to 30 s, each delay jittered uniformly in [d/2, d]"},
+    {"restart_limit", "5", RC_OPT_SUPERVISOR, "crash-loop protection: a process that dies after this many restarts within `restart_window_ms` is no longer restarted (`status` and the log say so)"},
+    {"restart_window_ms", "60000", RC_OPT_SUPERVISOR, "window of `restart_limit`; a process that ran this long also starts its backoff again from the first delay"},
 };
 const unsigned rc_nopts = sizeof(rc_opts) / sizeof(rc_opts[0]);
 

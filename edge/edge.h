@@ -89,6 +89,20 @@ typedef struct rc_conn {
     struct rc_conn *tw_prev, *tw_next; /* timing wheel slot list */
 } rc_conn_t;
 
+/* A connection to close during a drain, at at_ms after the drain started
+ * (edge/drain.c). fd + gen name it; it may be gone by then. */
+typedef struct rc_drain_item {
+    uint64_t at_ms;
+    int fd;
+    uint32_t gen;
+} rc_drain_item_t;
+
+typedef struct rc_drain {
+    rc_drain_item_t *items; /* sorted by at_ms; owned, freed by rc_drain_free */
+    uint32_t n, next;       /* items, and the first not yet closed */
+    uint64_t start_ms, deadline_ms; /* CLOCK_MONOTONIC */
+} rc_drain_t;
+
 typedef struct rc_edge {
     rc_config_t cfg;
     struct io_uring ring;
@@ -114,6 +128,8 @@ typedef struct rc_edge {
     int draining;
     int stop;
     struct __kernel_timespec drain_ts;
+    rc_drain_t drain;
+    uint64_t drain_ms;     /* drain window */
     rc_conn_t *wheel[RC_WHEEL_SLOTS];
     uint32_t wheel_now;
     uint64_t wheel_count;
@@ -167,6 +183,16 @@ void rc_out_on_pollout(rc_edge_t *e, rc_conn_t *c, int res);
 void rc_out_free(rc_conn_t *c);
 void rc_out_drop_unsent(rc_conn_t *c);
 uint64_t rc_out_queued(const rc_conn_t *c);
+
+/* drain.c: SIGTERM handling. rc_drain_start stops accepting and schedules
+ * each connection's 1012 close at a random time in the drain window;
+ * rc_drain_on_timer (on RC_OP_TIMER) closes those due and re-arms the timer
+ * or, past the hard deadline, stops the loop; rc_drain_now (second signal)
+ * closes the rest at once and stops the loop. None of them blocks. */
+void rc_drain_start(rc_edge_t *e);
+void rc_drain_on_timer(rc_edge_t *e);
+void rc_drain_now(rc_edge_t *e);
+void rc_drain_free(rc_edge_t *e);
 
 /* fanout.c */
 void rc_fanout_drain(rc_edge_t *e);

@@ -73,6 +73,7 @@ static int load_limits(rc_edge_t *e)
         rc_cfg_u64(c, "max_channels", &e->max_channels) || rc_cfg_u64(c, "out_queue_max", &e->out_queue_max) ||
         rc_cfg_u64(c, "idle_timeout_ms", &e->idle_timeout_ms) ||
         rc_cfg_u64(c, "handshake_timeout_ms", &e->handshake_timeout_ms) || rc_cfg_u64(c, "recv_buffers", &nbufs) ||
+        rc_cfg_u64(c, "drain_ms", &e->drain_ms) ||
         rc_cfg_u64(c, "recv_buffer_size", &bsize))
         return -EINVAL;
     if (nbufs < 8 || nbufs > 32768 || (nbufs & (nbufs - 1)) || bsize < 256 || bsize > (1u << 20)) {
@@ -88,24 +89,6 @@ static int load_limits(rc_edge_t *e)
     e->ws_path = rc_cfg_str(c, "ws_path");
     e->check_origin = rc_cfg_str(c, "check_origin");
     return 0;
-}
-
-static void start_drain(rc_edge_t *e)
-{
-    e->draining = 1;
-    rc_logf("info", "msg=\"draining\" connections=%llu", (unsigned long long)e->nconns);
-    shutdown(e->listen_fd, SHUT_RDWR); /* ends the multishot accept */
-    for (uint32_t fd = 0; fd < e->by_fd_cap; fd++) {
-        rc_conn_t *c = e->by_fd[fd];
-        if (c)
-            rc_conn_close(e, c, RC_CLOSE_RESTART);
-    }
-    /* Hard deadline for clients that never read their close frame. */
-    e->drain_ts.tv_sec = 5;
-    e->drain_ts.tv_nsec = 0;
-    struct io_uring_sqe *sqe = rc_edge_sqe(e);
-    io_uring_prep_timeout(sqe, &e->drain_ts, 0, 0);
-    io_uring_sqe_set_data64(sqe, RC_UD(RC_OP_TIMER, 0, 0));
 }
 
 static void on_cqe(rc_edge_t *e, struct io_uring_cqe *cqe)
@@ -146,10 +129,9 @@ static void on_cqe(rc_edge_t *e, struct io_uring_cqe *cqe)
         break;
     case RC_OP_SIGNAL:
         if (e->draining) {
-            rc_logf("info", "msg=\"second signal: stopping now\"");
-            e->stop = 1;
+            rc_drain_now(e);
         } else {
-            start_drain(e);
+            rc_drain_start(e);
             rc_edge_arm_signal(e);
         }
         break;
@@ -157,10 +139,7 @@ static void on_cqe(rc_edge_t *e, struct io_uring_cqe *cqe)
         rc_wheel_tick(e);
         break;
     case RC_OP_TIMER:
-        if (e->draining) {
-            rc_logf("warn", "msg=\"drain deadline passed\" connections_left=%llu", (unsigned long long)e->nconns);
-            e->stop = 1;
-        }
+        rc_drain_on_timer(e);
         break;
     }
 }
@@ -274,6 +253,7 @@ int main(int argc, char **argv)
     io_uring_queue_exit(&e->ring);
     rc_log_close(&e->log);
     rc_topics_free(&e->topics);
+    rc_drain_free(e);
     rc_config_free(&e->cfg);
     return 0;
 }

@@ -1,0 +1,134 @@
+/* Drain: the edge's side of `ringcast stop`, `scale` down and
+ * `restart-edges` (design.md section 4).
+ *
+ * On the first SIGTERM (or SIGINT) the edge stops accepting, then closes
+ * each connection with 1012 at a random moment, uniform over the drain
+ * window (drain_ms), so its clients' reconnects spread over the other edges
+ * instead of arriving there as one spike. The times are drawn from the
+ * process's getrandom-seeded generator (common/rand.h); the loop wakes when
+ * the next one is due and closes every connection due by then, so the
+ * batches are random in size and membership. A closed connection still gets
+ * the usual closing grace to read its close frame; the edge exits when the
+ * last one is gone, or at the hard deadline (window + grace + 1 s).
+ *
+ * A second SIGTERM or SIGINT closes whatever is left with 1012 at once,
+ * hands the close frames to the kernel and stops the loop.
+ *
+ * The listener is shut down at the start. What the kernel does with
+ * connections still queued on it (net.ipv4.tcp_migrate_req) is in the
+ * README's operations section. */
+#include "edge/edge.h"
+
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "common/rand.h"
+#include "proto/close_codes.h"
+
+#define RC_DRAIN_MIN_SLEEP_MS 20 /* batches closer than this go together */
+#define RC_DRAIN_GRACE_MS 6000   /* the closing grace (timers.c) + 1 s */
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const rc_drain_item_t *x = a, *y = b;
+    return x->at_ms < y->at_ms ? -1 : x->at_ms > y->at_ms;
+}
+
+static void arm_timer(rc_edge_t *e, uint64_t ms)
+{
+    if (ms < RC_DRAIN_MIN_SLEEP_MS)
+        ms = RC_DRAIN_MIN_SLEEP_MS;
+    e->drain_ts.tv_sec = (long long)(ms / 1000);
+    e->drain_ts.tv_nsec = (long long)(ms % 1000) * 1000000;
+    struct io_uring_sqe *sqe = rc_edge_sqe(e);
+    io_uring_prep_timeout(sqe, &e->drain_ts, 0, 0);
+    io_uring_sqe_set_data64(sqe, RC_UD(RC_OP_TIMER, 0, 0));
+}
+
+/* Closes the connection an item names, if it is still the same one and not
+ * already closing. */
+static void close_item(rc_edge_t *e, const rc_drain_item_t *it)
+{
+    rc_conn_t *c = e->by_fd[it->fd];
+    if (c && c->gen == it->gen && c->state != RC_CONN_CLOSING)
+        rc_conn_close(e, c, RC_CLOSE_RESTART); /* aborts one still in its handshake */
+}
+
+void rc_drain_start(rc_edge_t *e)
+{
+    rc_drain_t *d = &e->drain;
+    e->draining = 1;
+    shutdown(e->listen_fd, SHUT_RDWR); /* ends the multishot accept */
+    d->items = rc_xcalloc(e->nconns ? e->nconns : 1, sizeof(*d->items));
+    for (uint32_t fd = 0; fd < e->by_fd_cap && d->n < e->nconns; fd++) {
+        rc_conn_t *c = e->by_fd[fd];
+        if (!c || c->state == RC_CONN_CLOSING)
+            continue;
+        uint64_t at = e->drain_ms ? rc_rand_range(0, e->drain_ms - 1) : 0;
+        d->items[d->n++] = (rc_drain_item_t){.at_ms = at, .fd = (int)fd, .gen = c->gen};
+    }
+    qsort(d->items, d->n, sizeof(*d->items), by_time);
+    d->start_ms = now_ms();
+    d->deadline_ms = d->start_ms + e->drain_ms + RC_DRAIN_GRACE_MS;
+    rc_logf("info", "msg=\"draining\" connections=%llu window_ms=%llu", (unsigned long long)d->n,
+            (unsigned long long)e->drain_ms);
+    rc_drain_on_timer(e);
+}
+
+void rc_drain_on_timer(rc_edge_t *e)
+{
+    rc_drain_t *d = &e->drain;
+    if (!e->draining)
+        return;
+    uint64_t now = now_ms();
+    if (now >= d->deadline_ms) {
+        rc_logf("warn", "msg=\"drain deadline passed\" connections_left=%llu", (unsigned long long)e->nconns);
+        e->stop = 1;
+        return;
+    }
+    uint64_t elapsed = now - d->start_ms;
+    uint32_t first = d->next;
+    while (d->next < d->n && d->items[d->next].at_ms <= elapsed)
+        close_item(e, &d->items[d->next++]);
+    if (d->next > first && d->next == d->n)
+        rc_logf("info", "msg=\"drain: every connection closed\" connections=%u elapsed_ms=%llu", d->n,
+                (unsigned long long)elapsed);
+    if (d->next < d->n)
+        arm_timer(e, d->items[d->next].at_ms - elapsed);
+    else
+        arm_timer(e, d->deadline_ms - now); /* the loop ends earlier once nconns is 0 */
+}
+
+void rc_drain_now(rc_edge_t *e)
+{
+    rc_drain_t *d = &e->drain;
+    rc_logf("info", "msg=\"second signal: stopping now\" connections=%llu", (unsigned long long)e->nconns);
+    for (uint32_t fd = 0; fd < e->by_fd_cap; fd++) {
+        rc_conn_t *c = e->by_fd[fd];
+        if (c && c->state != RC_CONN_CLOSING)
+            rc_conn_close(e, c, RC_CLOSE_RESTART);
+    }
+    d->next = d->n;
+    /* Hand the close frames to the kernel before the loop ends; they go out
+     * as the process closes its sockets. */
+    rc_out_flush(e);
+    io_uring_submit(&e->ring);
+    e->stop = 1;
+}
+
+void rc_drain_free(rc_edge_t *e)
+{
+    free(e->drain.items);
+    e->drain.items = NULL;
+    e->drain.n = e->drain.next = 0;
+}
