@@ -37,6 +37,7 @@ EDGE_SRC   := $(wildcard edge/*.c)
 LOADGEN_SRC:= $(wildcard bench/loadgen/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+TOOL_SRC   := $(wildcard tests/tools/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB        := $(BUILD)/librc.a
@@ -44,10 +45,11 @@ BROKER     := $(BUILD)/bin/broker
 EDGE       := $(BUILD)/bin/edge
 LOADGEN    := $(BUILD)/bin/loadgen
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/bin/%,$(TOOL_SRC))
 
 .SECONDARY:
 .PHONY: bench all test run deps test-deps unit-bins stress stress-bins micro fuzz fuzz-replay-bins clean
-all: $(BROKER) $(EDGE) $(if $(LOADGEN_SRC),$(LOADGEN))
+all: $(BROKER) $(EDGE) $(if $(LOADGEN_SRC),$(LOADGEN)) $(TOOL_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -56,6 +58,12 @@ $(BUILD)/obj/%.o: %.c
 
 $(LIB): $(call obj,$(LIB_SRC))
 	@$(AR) rcs $@ $^
+
+# Test tools (tests/tools/*.c): small programs the integration tests drive.
+$(BUILD)/bin/%: $(BUILD)/obj/tests/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BROKER): $(call obj,$(BROKER_SRC)) $(LIB)
 	@mkdir -p $(dir $@)

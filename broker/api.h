@@ -8,6 +8,7 @@
 
 #include "broker/auth.h"
 #include "broker/push_parse.h"
+#include "broker/upstream.h"
 #include "shm/log.h"
 
 /* Reasons a push is refused: the label of ringcast_publish_rejected_total. */
@@ -44,6 +45,7 @@ typedef struct rc_broker {
     rc_push_batch_t batch;  /* reused by every push request */
     rc_broker_metrics_t m;
     int wake_pending;       /* rc_api_wake_soon queued its event */
+    rc_upstream_metrics_t up; /* broker/upstream.c */
 } rc_broker_t;
 
 /* Wakes the edges sleeping on the log once the event loop has answered

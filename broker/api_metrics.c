@@ -2,6 +2,7 @@
  * broker's publish counters and latency, the log's position and fill, and
  * every edge's counters from the slot table. Names: README "Metrics". */
 #include "broker/api.h"
+#include "shm/upring.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -88,6 +89,20 @@ void rc_api_metrics(struct evhttp_request *req, void *arg)
     evbuffer_add_printf(o, "ringcast_log_capacity_bytes %llu\n", (unsigned long long)b->log.cap);
     help(o, "ringcast_log_wake_syscalls_total", "counter", "futex wake system calls made by the writer");
     evbuffer_add_printf(o, "ringcast_log_wake_syscalls_total %llu\n", (unsigned long long)LOAD(wake_syscalls));
+
+    uint64_t up_dropped = 0;
+    for (unsigned i = 0; i < h->nslots; i++) {
+        rc_upring_t r = rc_upring_of(&b->log, i);
+        up_dropped += atomic_load_explicit(&r.hdr->dropped, memory_order_relaxed);
+    }
+    help(o, "ringcast_upstream_published_total", "counter", "records written from the edges' upstream rings");
+    evbuffer_add_printf(o, "ringcast_upstream_published_total %llu\n", (unsigned long long)b->up.published);
+    help(o, "ringcast_upstream_rejected_total", "counter", "upstream messages refused (malformed, unknown, too large)");
+    evbuffer_add_printf(o, "ringcast_upstream_rejected_total %llu\n", (unsigned long long)b->up.rejected);
+    help(o, "ringcast_upstream_dropped_total", "counter", "messages edges could not queue: their upstream ring was full");
+    evbuffer_add_printf(o, "ringcast_upstream_dropped_total %llu\n", (unsigned long long)up_dropped);
+    help(o, "ringcast_upstream_wakes_total", "counter", "doorbell wake system calls made by edges");
+    evbuffer_add_printf(o, "ringcast_upstream_wakes_total %llu\n", (unsigned long long)LOAD(up_wakes));
 
     int dead = 0;
     for (unsigned k = 0; k < sizeof(edge_metrics) / sizeof(edge_metrics[0]); k++) {

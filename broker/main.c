@@ -81,6 +81,8 @@ int main(int argc, char **argv)
                 strerror(errno));
         return 1;
     }
+    if (rc_upstream_start(&b) < 0)
+        return 1;
     struct event *sigterm = evsignal_new(b.base, SIGTERM, on_signal, &b);
     struct event *sigint = evsignal_new(b.base, SIGINT, on_signal, &b);
     event_add(sigterm, NULL);
@@ -88,6 +90,7 @@ int main(int argc, char **argv)
     rc_logf("info", "msg=\"producer API listening\" url=http://%s:%llu/api/push auth=%s api_keys=%u compat=%s", host,
             (unsigned long long)port, b.auth.nkeys ? "bearer" : "off", b.auth.nkeys, b.compat_pushex ? "pushex" : "none");
     event_base_dispatch(b.base);
+    rc_upstream_stop(&b);
     /* A wake queued by the last requests may not have run. */
     rc_wake_readers(&b.log);
 

@@ -114,7 +114,16 @@ typedef struct rc_shm_header {
     _Atomic uint64_t bytes;
     _Atomic uint64_t writer_restarts;
     _Atomic uint64_t index_full;  /* topics not indexed: the index was full */
-    uint8_t pad5[RC_SHM_HEADER_SIZE - 5 * RC_CACHELINE - 40];
+    uint8_t pad5[RC_CACHELINE - 40];
+
+    /* Upstream doorbell line: edges ring it after pushing into their
+     * upstream ring; the broker's drain thread sleeps on it (shm/upring.h).
+     * Zero in a region created before this line existed, which reads as
+     * "nobody sleeps": such a region needs no new layout version. */
+    _Atomic uint32_t up_word;       /* futex word, +1 per wake */
+    _Atomic uint32_t up_sleeping;   /* the broker's drain thread sleeps */
+    _Atomic uint64_t up_wakes;      /* wake syscalls made by edges */
+    uint8_t pad6[RC_SHM_HEADER_SIZE - 6 * RC_CACHELINE - 16];
 } rc_shm_header_t;
 
 _Static_assert(sizeof(rc_shm_header_t) == RC_SHM_HEADER_SIZE, "header is one page");
@@ -123,6 +132,7 @@ _Static_assert(offsetof(rc_shm_header_t, head) == 2 * RC_CACHELINE, "writer line
 _Static_assert(offsetof(rc_shm_header_t, tail) == 3 * RC_CACHELINE, "publication line");
 _Static_assert(offsetof(rc_shm_header_t, wake_word) == 4 * RC_CACHELINE, "wake line");
 _Static_assert(offsetof(rc_shm_header_t, wake_word) % 4 == 0, "futex word must be 4-aligned");
+_Static_assert(offsetof(rc_shm_header_t, up_word) == 6 * RC_CACHELINE, "upstream doorbell line");
 
 /* Edge slot: written only by the edge that holds it (pid != 0); the broker
  * reads it for /healthz and /metrics. All fields relaxed atomics: they are
