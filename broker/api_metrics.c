@@ -45,6 +45,7 @@ static const edge_metric_t edge_metrics[] = {
     {"ringcast_edge_drops_total", "counter", "frames dropped for closing connections", SLOT_FIELD(drops)},
     {"ringcast_edge_kicks_slow_total", "counter", "connections closed as slow consumers (4008)", SLOT_FIELD(kicks_slow)},
     {"ringcast_edge_kicks_lapped_total", "counter", "connections closed as lapped by the log (4009)", SLOT_FIELD(kicks_lapped)},
+    {"ringcast_edge_refused_total", "counter", "connections refused at the handshake (any status; 503 when full)", SLOT_FIELD(refused)},
     {"ringcast_edge_heartbeats_total", "counter", "client heartbeats answered", SLOT_FIELD(heartbeats)},
     {"ringcast_edge_lag", "gauge", "records the edge is behind the log's tail (next_seq - cursor_seq)", SIZE_MAX},
 };

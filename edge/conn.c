@@ -11,6 +11,7 @@
 #include "edge/edge.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -60,10 +61,35 @@ static void refuse_busy(rc_edge_t *e, int fd)
     RC_SLOT_ADD(e->slot, refused, 1);
 }
 
+void rc_conn_on_accept_error(rc_edge_t *e, int err)
+{
+    static rc_log_limit_t lim;
+    if (err != EMFILE && err != ENFILE) {
+        if (rc_log_allow(&lim, 10))
+            rc_logf("warn", "msg=\"accept failed\" err=\"%s\" suppressed=%lu", strerror(err), lim.suppressed);
+        return;
+    }
+    if (e->spare_fd >= 0)
+        close(e->spare_fd);
+    /* The listening socket is non-blocking: with nobody waiting this returns
+     * EAGAIN at once. */
+    int fd = accept4(e->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0)
+        refuse_busy(e, fd);
+    e->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (rc_log_allow(&lim, 10))
+        rc_logf("warn", "msg=\"out of file descriptors: refusing with 503\" err=\"%s\" connections=%llu suppressed=%lu",
+                strerror(err), (unsigned long long)e->nconns, lim.suppressed);
+}
+
 void rc_conn_on_accept(rc_edge_t *e, int fd)
 {
-    if (e->draining || (uint32_t)fd >= e->by_fd_cap) {
+    if (e->draining) {
         close(fd);
+        return;
+    }
+    if ((uint32_t)fd >= e->by_fd_cap) { /* the limit was raised after start */
+        refuse_busy(e, fd);
         return;
     }
     if (e->nconns >= e->max_connections) {

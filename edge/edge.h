@@ -111,6 +111,7 @@ typedef struct rc_edge {
     rc_shm_slot_t *slot;
     int slot_idx;
     int listen_fd;
+    int spare_fd;          /* held open to be closed when descriptors run out (rc_conn_on_accept_error) */
     int signal_fd;
     uint32_t next_gen;
     rc_conn_t **by_fd;     /* fd -> connection */
@@ -155,6 +156,13 @@ uint8_t *rc_edge_buf_addr(rc_edge_t *e, unsigned bid);
 
 /* conn.c */
 void rc_conn_on_accept(rc_edge_t *e, int fd);
+/* Descriptors the edge keeps for itself (ring, shm, signals, logs, the
+ * spare) below the process limit: max_connections is lowered to fit. */
+#define RC_FD_RESERVE 32u
+/* accept failed with errno err. Out of descriptors (EMFILE/ENFILE), the
+ * spare descriptor is given up to accept one waiting client and answer it
+ * 503, so a full edge refuses cleanly instead of leaving clients hanging. */
+void rc_conn_on_accept_error(rc_edge_t *e, int err);
 void rc_conn_on_recv(rc_edge_t *e, rc_conn_t *c, const struct io_uring_cqe *cqe);
 void rc_conn_close(rc_edge_t *e, rc_conn_t *c, uint16_t code);
 /* Marks c closing and starts its grace period on the timing wheel. */

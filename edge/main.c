@@ -3,6 +3,7 @@
 #include "edge/edge.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -48,7 +49,8 @@ static int listen_on(const char *host, uint64_t port)
         rc_logf("fatal", "msg=\"bad edge_host\" host=%s err=\"%s\"", host, gai_strerror(rc));
         return -EINVAL;
     }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* non-blocking: the out-of-descriptors path accepts on it directly */
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
@@ -99,11 +101,8 @@ static void on_cqe(rc_edge_t *e, struct io_uring_cqe *cqe)
     case RC_OP_ACCEPT:
         if (cqe->res >= 0)
             rc_conn_on_accept(e, cqe->res);
-        else if (!e->draining) {
-            static rc_log_limit_t lim;
-            if (rc_log_allow(&lim, 10))
-                rc_logf("warn", "msg=\"accept failed\" err=\"%s\"", strerror(-cqe->res));
-        }
+        else if (!e->draining)
+            rc_conn_on_accept_error(e, -cqe->res);
         if (!(cqe->flags & IORING_CQE_F_MORE) && !e->draining)
             rc_edge_arm_accept(e);
         break;
@@ -222,6 +221,15 @@ int main(int argc, char **argv)
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     e->by_fd_cap = rl.rlim_cur > 1u << 20 ? 1u << 20 : (uint32_t)rl.rlim_cur;
+    /* Connections beyond what the descriptor limit leaves room for would
+     * fail at accept; refuse them with 503 at max_connections instead. */
+    if (e->max_connections + RC_FD_RESERVE > e->by_fd_cap) {
+        uint64_t fit = e->by_fd_cap > RC_FD_RESERVE ? e->by_fd_cap - RC_FD_RESERVE : 1;
+        rc_logf("warn", "msg=\"max_connections lowered to fit the descriptor limit\" max_connections=%llu limit=%u now=%llu",
+                (unsigned long long)e->max_connections, e->by_fd_cap, (unsigned long long)fit);
+        e->max_connections = fit;
+    }
+    e->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     e->by_fd = rc_xcalloc(e->by_fd_cap, sizeof(*e->by_fd));
     rc_topics_init(&e->topics);
 
