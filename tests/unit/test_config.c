@@ -88,7 +88,7 @@ START_TEST(every_option_has_a_default_users_and_help)
 {
     for (unsigned i = 0; i < rc_nopts; i++) {
         ck_assert_ptr_nonnull(rc_opts[i].def);
-        ck_assert(rc_opts[i].users & RC_OPT_BOTH);
+        ck_assert(rc_opts[i].users & (RC_OPT_BOTH | RC_OPT_SUPERVISOR));
         ck_assert(rc_opts[i].help && rc_opts[i].help[0]);
         for (unsigned j = 0; j < i; j++)
             ck_assert_str_ne(rc_opts[i].name, rc_opts[j].name);

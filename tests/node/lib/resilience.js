@@ -82,7 +82,8 @@ function disconnectAll(clients) {
 
 // Publishes one event every `everyMs` (one request at a time, so the order of
 // the 200s is the log order), round-robin over the topics. Records each
-// acknowledged {topic, seq, t} and each refusal {t, why}.
+// acknowledged {topic, seq, t: when the request was sent} and each refusal
+// {t: when it failed, why}.
 function startProducer(cluster, { topics = 4, prefix = 'res:', everyMs = 15 } = {}) {
   const p = { acked: [], refused: [], running: true, n: 0 };
   p.done = (async () => {
@@ -98,9 +99,9 @@ function startProducer(cluster, { topics = 4, prefix = 'res:', everyMs = 15 } = 
         });
         const body = await res.json().catch(() => null);
         if (res.status === 200) p.acked.push({ topic, seq: body.seq, t });
-        else p.refused.push({ t, why: `HTTP ${res.status}` });
+        else p.refused.push({ t: Date.now(), why: `HTTP ${res.status}` });
       } catch (e) {
-        p.refused.push({ t, why: String(e.cause && e.cause.code || e.message) });
+        p.refused.push({ t: Date.now(), why: String(e.cause && e.cause.code || e.message) });
       }
       await sleep(everyMs);
     }
