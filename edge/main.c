@@ -241,11 +241,17 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     e->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
 
-    if (rc_edge_uring_init(e) < 0)
+    /* Failing from here on, give the slot back: a dead holder would keep it
+     * (and /healthz degraded) until another edge takes it over. */
+    if (rc_edge_uring_init(e) < 0) {
+        rc_slot_release(&e->log, e->slot_idx, getpid());
         return 1;
+    }
     e->listen_fd = listen_on(rc_cfg_str(&e->cfg, "edge_host"), port);
-    if (e->listen_fd < 0)
+    if (e->listen_fd < 0) {
+        rc_slot_release(&e->log, e->slot_idx, getpid());
         return 1;
+    }
     rc_log_reader_at_tail(&e->log, &e->reader);
     RC_SLOT_SET(e->slot, cursor_pos, e->reader.pos);
     RC_SLOT_SET(e->slot, cursor_seq, rc_log_next_seq(&e->log));

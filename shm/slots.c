@@ -23,8 +23,11 @@ int rc_slot_claim(rc_log_t *log, pid_t pid)
         for (unsigned i = 0; i < RC_SHM_NSLOTS; i++) {
             rc_shm_slot_t *s = &log->slots[i];
             uint32_t cur = atomic_load_explicit(&s->pid, memory_order_relaxed);
-            /* first pass: free slots only; second: slots of dead edges */
-            if (pass == 0 ? cur != 0 : (cur == 0 || pid_alive(cur)))
+            /* First pass: slots of dead edges, so an edge restarted after a
+             * crash takes its predecessor's slot and the table does not
+             * fill up with dead entries (which /healthz reports); second:
+             * free slots. */
+            if (pass == 0 ? (cur == 0 || pid_alive(cur)) : cur != 0)
                 continue;
             /* acq_rel: our claim is ordered before our writes to the slot,
              * and the previous holder's writes before our reset */
