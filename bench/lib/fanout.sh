@@ -12,6 +12,29 @@
 # publisher's per-topic counts (--expect-from), so an event that never
 # arrived counts as missing.
 
+# The command line both scenarios share: [--pub-conns C] then the
+# positional arguments; broadcast.sh has no T (one topic).
+#
+#   fanout_main DEFAULT_PUB_CONNS USAGE ARGS...   (after bench_init)
+fanout_main() {
+    local pub_conns=$1 usage=$2
+    shift 2
+    local args=()
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --pub-conns) pub_conns=$2; shift 2 ;;
+            *) args+=("$1"); shift ;;
+        esac
+    done
+    case ${#args[@]} in
+        3) [ "$SCENARIO" = broadcast ] || die "usage: $usage"
+           fanout_run "${args[0]}" 1 "${args[1]}" "${args[2]}" "$pub_conns" ;;
+        4) [ "$SCENARIO" = topics ] || die "usage: $usage"
+           fanout_run "${args[0]}" "${args[1]}" "${args[2]}" "${args[3]}" "$pub_conns" ;;
+        *) die "usage: $usage" ;;
+    esac
+}
+
 fanout_run() {
     local n=$1 topics=$2 rate=$3 dur=$4 pub_conns=$5
     [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || die "N must be a positive number"

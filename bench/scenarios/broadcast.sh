@@ -24,14 +24,4 @@ source "$here/../lib/common.sh"
 source "$here/../lib/fanout.sh"
 
 bench_init broadcast "$@"
-set -- "${POS[@]}"
-PUB_CONNS=1
-args=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --pub-conns) PUB_CONNS=$2; shift 2 ;;
-        *) args+=("$1"); shift ;;
-    esac
-done
-[ ${#args[@]} -eq 3 ] || die "usage: broadcast.sh [--target T] [--pub-conns C] N RATE DURATION"
-fanout_run "${args[0]}" 1 "${args[1]}" "${args[2]}" "$PUB_CONNS"
+fanout_main 1 "broadcast.sh [--target T] [--pub-conns C] N RATE DURATION" "${POS[@]}"

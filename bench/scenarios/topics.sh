@@ -15,14 +15,4 @@ source "$here/../lib/common.sh"
 source "$here/../lib/fanout.sh"
 
 bench_init topics "$@"
-set -- "${POS[@]}"
-PUB_CONNS=4
-args=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --pub-conns) PUB_CONNS=$2; shift 2 ;;
-        *) args+=("$1"); shift ;;
-    esac
-done
-[ ${#args[@]} -eq 4 ] || die "usage: topics.sh [--target T] [--pub-conns C] N T RATE DURATION"
-fanout_run "${args[0]}" "${args[1]}" "${args[2]}" "${args[3]}" "$PUB_CONNS"
+fanout_main 4 "topics.sh [--target T] [--pub-conns C] N T RATE DURATION" "${POS[@]}"
