@@ -127,6 +127,7 @@ typedef struct rc_edge {
     int futex_armed;
     int log_ready;         /* the futex fired or may have: read the log */
     int draining;
+    int log_retired;       /* the region was replaced (rc_wake_retire): drain, the supervisor restarts us */
     int stop;
     struct __kernel_timespec drain_ts;
     rc_drain_t drain;

@@ -182,6 +182,12 @@ static void run(rc_edge_t *e)
             break;
         if (!e->log_ready)
             rc_edge_arm_futex(e); /* sets log_ready if records slipped in */
+        if (e->log_retired && !e->draining) {
+            rc_logf("warn", "msg=\"the log region was replaced by a new one: draining; the supervisor restarts "
+                            "this edge on the new region\"");
+            rc_drain_start(e);
+            continue;
+        }
         if (e->log_ready)
             io_uring_submit_and_get_events(&e->ring);
         else

@@ -134,7 +134,12 @@ void rc_edge_arm_futex(rc_edge_t *e)
     if (e->futex_armed)
         return;
     uint32_t expect;
-    if (rc_wake_prepare(&e->log, &e->reader, &expect) < 0) {
+    int rc = rc_wake_prepare(&e->log, &e->reader, &expect);
+    if (rc == -EPIPE) {
+        e->log_retired = 1; /* the broker replaced the region: nothing more comes here */
+        return;
+    }
+    if (rc < 0) {
         e->log_ready = 1; /* records arrived while we were getting ready to sleep */
         return;
     }

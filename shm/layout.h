@@ -106,7 +106,10 @@ typedef struct rc_shm_header {
     _Atomic uint32_t wake_word;
     _Atomic uint32_t sleepers;
     _Atomic uint64_t wake_syscalls;
-    uint8_t pad4[RC_CACHELINE - 16];
+    /* A writer replaced this region by a new one (rc_wake_retire): readers
+     * must re-attach. Zero in regions made before the field existed. */
+    _Atomic uint32_t retired;
+    uint8_t pad4[RC_CACHELINE - 20];
 
     /* Writer's own counters, for /metrics. */
     _Atomic uint64_t writer_pid;

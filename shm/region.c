@@ -1,5 +1,6 @@
 /* Creating, re-attaching and mapping the shm region. */
 #include "shm/log.h"
+#include "shm/wake.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -218,6 +219,8 @@ int rc_log_open_writer(rc_log_t *log, const char *instance, const rc_log_geometr
                 (unsigned long long)h->index_entries, (unsigned long long)h->upring_size,
                 (unsigned long long)g->ring_capacity, (unsigned long long)g->index_entries,
                 (unsigned long long)g->upring_size);
+        if (recreate)
+            rc_wake_retire(log); /* it is replaced: its readers must move to the new one */
         rc_log_close(log);
     } else {
         fprintf(stderr, "shm: region %s exists but is not a ringcast layout %u region\n", log->name,

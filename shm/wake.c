@@ -16,6 +16,8 @@ int rc_wake_prepare(rc_log_t *log, const rc_log_reader_t *r, uint32_t *expect)
     /* seq_cst: the sleepers store is ordered before the tail load below, and
      * pairs with the writer's fence between its tail store and sleepers load */
     atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&h->retired, memory_order_acquire))
+        return -EPIPE;
     if (atomic_load_explicit(&h->tail, memory_order_acquire) != r->pos)
         return -EAGAIN;
     return 0;
@@ -50,4 +52,14 @@ int rc_wake_readers(rc_log_t *log)
     syscall(SYS_futex, (uint32_t *)&h->wake_word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
     atomic_fetch_add_explicit(&h->wake_syscalls, 1, memory_order_relaxed);
     return 1;
+}
+
+void rc_wake_retire(rc_log_t *log)
+{
+    rc_shm_header_t *h = log->hdr;
+    atomic_store_explicit(&h->retired, 1, memory_order_seq_cst);
+    /* release: a reader that sees the new word sees retired */
+    atomic_fetch_add_explicit(&h->wake_word, 1, memory_order_release);
+    atomic_store_explicit(&h->sleepers, 0, memory_order_relaxed);
+    syscall(SYS_futex, (uint32_t *)&h->wake_word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }

@@ -24,8 +24,9 @@
 #include "shm/log.h"
 
 /* Reader: announces it is about to sleep at r->pos. Returns 0 and the value
- * to wait on in *expect, or -EAGAIN if records arrived meanwhile (read them,
- * don't sleep). */
+ * to wait on in *expect, -EAGAIN if records arrived meanwhile (read them,
+ * don't sleep), or -EPIPE if the region was retired (rc_wake_retire): no
+ * record will ever come; re-attach to the new region. */
 int rc_wake_prepare(rc_log_t *log, const rc_log_reader_t *r, uint32_t *expect);
 
 /* Reader (threads): blocks until woken, the word changed, or timeout_ms
@@ -35,5 +36,12 @@ int rc_wake_wait(rc_log_t *log, uint32_t expect, int timeout_ms);
 /* Writer: after publishing, wakes sleepers if any said they sleep.
  * Returns 1 if it made a wake syscall, else 0. */
 int rc_wake_readers(rc_log_t *log);
+
+/* A new writer replacing this region (other geometry, --recreate_log):
+ * marks it retired and wakes every reader, asleep or about to sleep. A
+ * reader checks rc_log_retired after reading the value it will wait on:
+ * the retired store precedes the word's increment, so a reader that waits
+ * on the new value has seen the flag. */
+void rc_wake_retire(rc_log_t *log);
 
 #endif

@@ -99,6 +99,56 @@ START_TEST(sleeping_reader_is_woken_by_one_syscall)
 }
 END_TEST
 
+/* A broker started with another geometry and --recreate_log replaces the
+ * region: readers of the old one, asleep or not, learn it at once. */
+static _Atomic int retired_seen;
+
+static void *sleep_until_retired(void *arg)
+{
+    rc_log_t *r = arg;
+    rc_log_reader_t rd;
+    rc_log_reader_at_tail(r, &rd);
+    for (;;) {
+        uint32_t expect;
+        int rc = rc_wake_prepare(r, &rd, &expect);
+        if (rc == -EPIPE) {
+            atomic_store(&retired_seen, 1);
+            return NULL;
+        }
+        if (rc == 0 && rc_wake_wait(r, expect, 5000) == -ETIMEDOUT)
+            return NULL; /* not woken: the test fails */
+    }
+}
+
+START_TEST(a_replaced_region_wakes_its_readers_and_says_so)
+{
+    rc_log_t r;
+    ck_assert_int_eq(rc_log_open_reader(&r, inst), 0);
+    pthread_t th;
+    atomic_store(&retired_seen, 0);
+    pthread_create(&th, NULL, sleep_until_retired, &r);
+    for (int i = 0; i < 5000 && !atomic_load(&w.hdr->sleepers); i++)
+        usleep(1000);
+    ck_assert_uint_eq(atomic_load(&w.hdr->sleepers), 1);
+    /* The same geometry is re-attached, never retired. */
+    rc_log_t same;
+    ck_assert_int_eq(rc_log_open_writer(&same, inst, GEO(65536), 1), RC_LOG_REATTACHED);
+    rc_log_close(&same);
+    ck_assert_int_eq(atomic_load(&w.hdr->retired), 0);
+    /* Another geometry without --recreate_log is refused and retires nothing. */
+    rc_log_t other;
+    ck_assert_int_eq(rc_log_open_writer(&other, inst, GEO(131072), 0), -EEXIST);
+    ck_assert_int_eq(atomic_load(&w.hdr->retired), 0);
+    /* With it, the old region is retired and its sleeping reader woken. */
+    ck_assert_int_eq(rc_log_open_writer(&other, inst, GEO(131072), 1), RC_LOG_CREATED);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(atomic_load(&retired_seen), 1);
+    ck_assert_int_eq(atomic_load(&other.hdr->retired), 0); /* the new one is live */
+    rc_log_close(&other);
+    rc_log_close(&r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wake");
@@ -107,6 +157,7 @@ int main(void)
     tcase_add_test(tc, commit_without_sleepers_makes_no_wake_syscall);
     tcase_add_test(tc, prepare_refuses_to_sleep_when_records_are_waiting);
     tcase_add_test(tc, sleeping_reader_is_woken_by_one_syscall);
+    tcase_add_test(tc, a_replaced_region_wakes_its_readers_and_says_so);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
