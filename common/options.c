@@ -10,7 +10,7 @@ const rc_opt_t rc_opts[] = {
     {"log_size", "256M", RC_OPT_BROKER, "bytes of the shared-memory data ring (power of two, K/M/G suffix)"},
     {"topic_index_entries", "64K", RC_OPT_BROKER, "entries of the shm topic index (topic -> latest record; power of two)"},
     {"upring_size", "64K", RC_OPT_BROKER, "bytes of each edge's upstream ring in shm (power of two)"},
-    {"recreate_log", "0", RC_OPT_BROKER, "1: replace an existing shm region that does not match instead of refusing to start"},
+    {"recreate_log", "0", RC_OPT_BROKER, "1: replace an existing shm region that does not match (another `log_size`, `topic_index_entries` or `upring_size`) instead of refusing to start; edges on the old region are woken, drain with 1012 and exit, and the supervisor restarts them on the new one"},
     {"broker_host", "127.0.0.1", RC_OPT_BROKER, "address of the producer API"},
     {"broker_port", "4001", RC_OPT_BROKER, "port of the producer API"},
     {"max_body", "1M", RC_OPT_BROKER, "largest request body the producer API accepts (413 above)"},
