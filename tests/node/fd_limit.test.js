@@ -12,7 +12,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { RawClient } = require('./lib/rawws');
-const { startCluster, sleep, waitFor, freePort } = require('./lib/cluster');
+const { startCluster, sleep, waitFor, freePort, metric } = require('./lib/cluster');
 
 const BIN = process.env.RINGCAST_BIN || path.join(__dirname, '..', '..', 'build', 'bin');
 
@@ -25,12 +25,6 @@ async function open(port, n) {
   }
   await Promise.all(out.map((c) => c.until((x) => x.http !== null || x.closed, 5000, 'an answer')));
   return out;
-}
-
-async function refusedTotal(cluster) {
-  const text = await (await fetch(`${cluster.brokerUrl}/metrics`)).text();
-  return text.split('\n').filter((l) => l.startsWith('ringcast_edge_refused_total{'))
-    .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
 }
 
 test('an edge near its descriptor limit refuses with 503, counted, and serves again when clients leave', async (t) => {
@@ -50,7 +44,7 @@ test('an edge near its descriptor limit refuses with 503, counted, and serves ag
   await waitFor(() => /edge listening/.test(log), 5000, 'the limited edge to listen');
   assert.match(log, /max_connections lowered to fit the descriptor limit.*now=32/);
 
-  const before = await refusedTotal(cluster);
+  const before = await metric(cluster, 'ringcast_edge_refused_total');
   const burst = await open(port, 50);
   clients.push(...burst);
   const ok = burst.filter((c) => c.http && c.http.startsWith('HTTP/1.1 101'));
@@ -58,7 +52,7 @@ test('an edge near its descriptor limit refuses with 503, counted, and serves ag
   assert.equal(ok.length, 32);
   assert.equal(busy.length, 18, 'every other client got a 503');
   for (const c of busy) assert.match(c.http, /Retry-After: \d+\r\n/);
-  assert.equal(await refusedTotal(cluster) - before, 18);
+  assert.equal(await metric(cluster, 'ringcast_edge_refused_total') - before, 18);
 
   // Clients leave: the edge serves new ones again.
   for (const c of ok.slice(0, 10)) c.destroy();

@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { RawClient } = require('./lib/rawws');
-const { startCluster, publish, sleep } = require('./lib/cluster');
+const { startCluster, publish, sleep, metric } = require('./lib/cluster');
 
 const FRAME_DATA = 100 * 1024;
 
@@ -48,13 +48,6 @@ function checkPrefix(c, seqs) {
     assert.equal(got[i].fin, true);
   }
   return got.length;
-}
-
-async function metric(cluster, name) {
-  const text = await (await fetch(`${cluster.brokerUrl}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(`${name}{`)) sum += Number(line.split(' ').pop());
-  return sum;
 }
 
 test('large frames to a client that reads slowly: all arrive, intact, in order, coalesced', async (t) => {

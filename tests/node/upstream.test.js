@@ -12,7 +12,7 @@ const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
 const { Socket } = require('phoenix');
 const WebSocket = require('ws');
-const { startCluster, publish, waitFor } = require('./lib/cluster');
+const { startCluster, publish, waitFor, metric } = require('./lib/cluster');
 
 const BIN = process.env.RINGCAST_BIN || path.join(__dirname, '..', '..', 'build', 'bin');
 
@@ -21,12 +21,6 @@ function pushUpstream(cluster, args) {
     { encoding: 'utf8', timeout: 60000 });
   assert.equal(r.status, 0, `upstream_push: ${r.stdout}${r.stderr}`);
   return r.stdout.trim();
-}
-
-async function metric(cluster, name) {
-  const text = await (await fetch(`${cluster.brokerUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : NaN;
 }
 
 async function subscriber(cluster, topic) {

@@ -101,4 +101,12 @@ function waitFor(cond, ms, what) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = { startCluster, publish, health, waitFor, sleep, freePort, ROOT };
+// The sum of every series of a /metrics name (per-edge series included);
+// NaN if the broker exports no such series.
+async function metric(cluster, name) {
+  const text = await (await fetch(`${cluster.brokerUrl}/metrics`)).text();
+  const lines = text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return lines.length ? lines.reduce((a, l) => a + Number(l.split(' ').pop()), 0) : NaN;
+}
+
+module.exports = { startCluster, publish, health, metric, waitFor, sleep, freePort, ROOT };
