@@ -12,7 +12,11 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const RINGCAST = path.join(ROOT, 'ringcast');
 const live = new Set();
 
-function freePort() {
+// The kernel may hand the same ephemeral port to two probes in a row once
+// the first is closed: a port is never given twice by this process.
+const givenPorts = new Set();
+
+function probePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -22,6 +26,16 @@ function freePort() {
       srv.close(() => resolve(port));
     });
   });
+}
+
+async function freePort() {
+  for (;;) {
+    const port = await probePort();
+    if (!givenPorts.has(port)) {
+      givenPorts.add(port);
+      return port;
+    }
+  }
 }
 
 // Sanitizer or crash reports in the processes' logs make the test fail.
