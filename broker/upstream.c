@@ -85,8 +85,7 @@ static void take(rc_broker_t *b, uint32_t type, const uint8_t *p, uint32_t len)
         rc_slice_t topic = rc_slice(m.topic, m.topic_len), event = rc_slice(m.event, m.event_len),
                    data = rc_slice(m.data, m.data_len);
         if (rc_broker_publish(&b->log, topic, event, data, RC_PUBLISH_QUIET, 0) >= 0) {
-            b->up.published++;
-            b->m.published++;
+            b->up.published++; /* not ringcast_publish_total: that counts the producer API's records */
             return;
         }
         why = "too large for the log";
@@ -98,7 +97,9 @@ static void take(rc_broker_t *b, uint32_t type, const uint8_t *p, uint32_t len)
                 lim.suppressed);
 }
 
-int rc_upstream_drain(rc_broker_t *b, unsigned budget)
+/* Drains up to budget messages from every ring into the log (quiet
+ * commits; the caller wakes the readers). Returns 1 if messages are left. */
+static int drain(rc_broker_t *b, unsigned budget)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < b->log.hdr->nslots; i++) {
@@ -122,7 +123,7 @@ static void on_doorbell(evutil_socket_t fd, short what, void *arg)
     uint64_t v;
     if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
         rc_logf("warn", "msg=\"upstream eventfd read failed\" err=\"%s\"", strerror(errno));
-    int more = rc_upstream_drain(up->b, DRAIN_BUDGET);
+    int more = drain(up->b, DRAIN_BUDGET);
     rc_api_wake_soon(up->b);
     if (more)
         event_active(up->ev, EV_READ, 0); /* the rest after other work */

@@ -23,8 +23,4 @@ int rc_upstream_start(struct rc_broker *b);
 /* Stops and joins the thread; safe if start failed or never ran. */
 void rc_upstream_stop(struct rc_broker *b);
 
-/* Drains up to budget messages from every ring into the log (quiet
- * commits; the caller wakes the readers). Returns 1 if messages are left. */
-int rc_upstream_drain(struct rc_broker *b, unsigned budget);
-
 #endif

@@ -53,6 +53,7 @@ test('client broadcasts from an upstream ring reach subscribers in order; bad on
   assert.equal(after.json.seq, before.json.seq + 501);
   assert.equal(await metric(cluster, 'ringcast_upstream_published_total'), 500);
   assert.equal(await metric(cluster, 'ringcast_upstream_rejected_total'), 6);
+  assert.equal(await metric(cluster, 'ringcast_publish_total'), 2, 'the producer API wrote 2 records; upstream ones are counted apart');
   const log = fs.readFileSync(path.join(cluster.runDir, 'broker.log'), 'utf8');
   assert.match(log, /upstream message refused/);
 });
