@@ -37,6 +37,14 @@ static void put(void)
 
 static uint64_t syscalls(void) { return atomic_load(&w.hdr->wake_syscalls); }
 
+/* Up to 5 s for a reader thread to say it sleeps (sleepers = 1). */
+static void wait_until_a_reader_sleeps(void)
+{
+    for (int i = 0; i < 5000 && !atomic_load(&w.hdr->sleepers); i++)
+        usleep(1000);
+    ck_assert_uint_eq(atomic_load(&w.hdr->sleepers), 1);
+}
+
 START_TEST(commit_without_sleepers_makes_no_wake_syscall)
 {
     for (int i = 0; i < 100; i++)
@@ -80,10 +88,7 @@ START_TEST(sleeping_reader_is_woken_by_one_syscall)
     pthread_t th;
     atomic_store(&woke, 0);
     pthread_create(&th, NULL, sleeper, &r);
-    /* wait until the reader has said it sleeps */
-    for (int i = 0; i < 5000 && !atomic_load(&w.hdr->sleepers); i++)
-        usleep(1000);
-    ck_assert_uint_eq(atomic_load(&w.hdr->sleepers), 1);
+    wait_until_a_reader_sleeps();
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     put();
@@ -127,9 +132,7 @@ START_TEST(a_replaced_region_wakes_its_readers_and_says_so)
     pthread_t th;
     atomic_store(&retired_seen, 0);
     pthread_create(&th, NULL, sleep_until_retired, &r);
-    for (int i = 0; i < 5000 && !atomic_load(&w.hdr->sleepers); i++)
-        usleep(1000);
-    ck_assert_uint_eq(atomic_load(&w.hdr->sleepers), 1);
+    wait_until_a_reader_sleeps();
     /* The same geometry is re-attached, never retired. */
     rc_log_t same;
     ck_assert_int_eq(rc_log_open_writer(&same, inst, GEO(65536), 1), RC_LOG_REATTACHED);
