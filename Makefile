@@ -15,7 +15,13 @@ SANITIZE ?=
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wundef -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 $(WARN) -D_GNU_SOURCE -I. -MMD -MP
-LDLIBS  := -luring -levent -ljansson -lmsgpackc -lcrypto -lpthread
+# Each binary links only what it uses. LIB_LIBS: what the objects of
+# librc.a (proto/, shm/, common/) need: jansson (Phoenix messages) and
+# libcrypto (SHA-1 of the WebSocket accept key).
+LIB_LIBS     := -ljansson -lcrypto
+BROKER_LIBS  := $(LIB_LIBS) -levent -lmsgpackc -lpthread
+EDGE_LIBS    := $(LIB_LIBS) -luring
+LOADGEN_LIBS := $(LIB_LIBS) -lm
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 endif
@@ -59,35 +65,31 @@ $(BUILD)/obj/%.o: %.c
 $(LIB): $(call obj,$(LIB_SRC))
 	@$(AR) rcs $@ $^
 
-# Test tools (tests/tools/*.c): small programs the integration tests drive.
-$(BUILD)/bin/%: $(BUILD)/obj/tests/tools/%.o $(LIB)
+# link LIBS: links the prerequisites (objects and LIB) into $@.
+define link
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(1)
+endef
+
+# Test tools (tests/tools/*.c): small programs the integration tests drive.
+$(TOOL_BINS): $(BUILD)/bin/%: $(BUILD)/obj/tests/tools/%.o $(LIB)
+	$(call link,$(LIB_LIBS))
 
 $(BROKER): $(call obj,$(BROKER_SRC)) $(LIB)
-	@mkdir -p $(dir $@)
-	@echo "  LD $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call link,$(BROKER_LIBS))
 
 $(EDGE): $(call obj,$(EDGE_SRC)) $(LIB)
-	@mkdir -p $(dir $@)
-	@echo "  LD $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call link,$(EDGE_LIBS))
 
-# Unit tests of edge/ files link those objects too (the rest is in LIB).
-$(BUILD)/tests/test_topics: $(BUILD)/obj/edge/topics.o
 $(LOADGEN): $(call obj,$(LOADGEN_SRC)) $(LIB)
-	@mkdir -p $(dir $@)
-	@echo "  LD $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+	$(call link,$(LOADGEN_LIBS))
 
 # Stress programs: one C file each under tests/stress/, linked with LIB.
 STRESS_SRC  := $(wildcard tests/stress/*.c)
 STRESS_BINS := $(patsubst tests/stress/%.c,$(BUILD)/tests/stress_%,$(STRESS_SRC))
-$(BUILD)/tests/stress_%: $(BUILD)/obj/tests/stress/%.o $(LIB)
-	@mkdir -p $(dir $@)
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(STRESS_BINS): $(BUILD)/tests/stress_%: $(BUILD)/obj/tests/stress/%.o $(LIB)
+	$(call link,$(LIB_LIBS) -lpthread)
 stress-bins: $(STRESS_BINS)
 # make stress: the long run of issue 4 (10 million records), optimized build.
 stress: stress-bins
@@ -96,14 +98,14 @@ stress: stress-bins
 # Micro-benchmarks: one C file each under bench/micro/, linked with LIB.
 MICRO_SRC  := $(wildcard bench/micro/*.c)
 MICRO_BINS := $(patsubst bench/micro/%.c,$(BUILD)/bin/%,$(MICRO_SRC))
-$(BUILD)/bin/%: $(BUILD)/obj/bench/micro/%.o $(LIB)
-	@mkdir -p $(dir $@)
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+$(MICRO_BINS): $(BUILD)/bin/%: $(BUILD)/obj/bench/micro/%.o $(LIB)
+	$(call link,$(LIB_LIBS) -lpthread -lm)
 micro: $(MICRO_BINS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
-	@mkdir -p $(dir $@)
-	@$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS) $$(pkg-config --libs check)
+# Unit tests of edge/ files link those objects too (the rest is in LIB).
+$(BUILD)/tests/test_topics: $(BUILD)/obj/edge/topics.o
+$(UNIT_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	$(call link,$(LIB_LIBS) -lpthread $$(pkg-config --libs check))
 
 unit-bins: $(UNIT_BINS)
 
@@ -129,16 +131,19 @@ run: deps all
 FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/replay_%,$(FUZZ_SRC))
+# The push-body driver includes the broker's parsers (msgpack-c); the
+# library's sources pull in io_uring-free code only.
+FUZZ_LIBS   := $(LIB_LIBS) -lmsgpackc -lpthread
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"
-	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(FUZZ_LIBS)
 # Replay binaries: the same driver with a main() that runs each corpus file,
 # built with gcc + ASan/UBSan so `make test` needs no libFuzzer runtime.
 build/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	@$(CC) -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	    -o $@ $< tests/fuzz/replay_main.c $(LIB_SRC) $(LDLIBS)
+	    -o $@ $< tests/fuzz/replay_main.c $(LIB_SRC) $(FUZZ_LIBS)
 # The push-body fuzzer #includes the broker's parser sources directly.
 PUSH_PARSE_SRC := broker/push_parse.c broker/push_json_scan.c broker/push_msgpack.c broker/push_parse.h
 build/fuzz/fuzz_push_body build/fuzz/replay_fuzz_push_body: $(PUSH_PARSE_SRC)

@@ -1,6 +1,5 @@
 /* Routes of the producer API and the replies every handler shares. */
 #include "broker/api.h"
-#include "shm/wake.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,21 +10,8 @@
 #include <event2/event_struct.h>
 #include <jansson.h>
 
-static const char *reason_phrase(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 422: return "Unprocessable Entity";
-    case 503: return "Service Unavailable";
-    default: return "Error";
-    }
-}
+#include "proto/http_response.h"
+#include "shm/wake.h"
 
 void rc_api_reply_json(struct evhttp_request *req, int status, const char *body, size_t len)
 {
@@ -33,7 +19,7 @@ void rc_api_reply_json(struct evhttp_request *req, int status, const char *body,
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
     evbuffer_add(out, body, len);
     evbuffer_add(out, "\n", 1);
-    evhttp_send_reply(req, status, reason_phrase(status), NULL);
+    evhttp_send_reply(req, status, rc_http_reason(status), NULL);
 }
 
 void rc_api_reply_error(struct evhttp_request *req, int status, const char *what, long index)

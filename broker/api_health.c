@@ -1,5 +1,5 @@
 /* GET /healthz: the log's position and each live edge's connections and
- * lag (design.md section 7). */
+ * lag; "degraded" while a slot is held by a dead edge. */
 #include "broker/api.h"
 
 #include <stdlib.h>
@@ -25,8 +25,7 @@ void rc_api_healthz(struct evhttp_request *req, void *arg)
             dead++;
             continue;
         }
-        uint64_t cur = RC_SLOT_GET(s, cursor_seq);
-        uint64_t lag = cur && cur < next ? next - cur : 0;
+        uint64_t lag = rc_slot_lag(next, RC_SLOT_GET(s, cursor_seq));
         json_array_append_new(edges, json_pack("{s:i,s:i,s:I,s:I}", "slot", (int)i, "pid",
                                                (int)RC_SLOT_GET(s, pid), "connections",
                                                (json_int_t)RC_SLOT_GET(s, connections), "lag", (json_int_t)lag));

@@ -1,15 +1,18 @@
 /* GET /metrics: Prometheus text exposition (version 0.0.4) of the
  * broker's publish counters and latency, the log's position and fill, and
- * every edge's counters from the slot table. Names: README "Metrics". */
+ * every edge's counters from the slot table. The names are documented in
+ * docs/operations.md, "Metrics" (a test compares the two). */
 #include "broker/api.h"
-#include "shm/upring.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include <event2/buffer.h>
 
+#include "proto/http_response.h"
+
 #include "shm/slots.h"
+#include "shm/upring.h"
 
 const double rc_latency_bounds[RC_LATENCY_BUCKETS] = {
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 1.0,
@@ -118,8 +121,7 @@ void rc_api_metrics(struct evhttp_request *req, void *arg)
             }
             uint64_t v;
             if (em->off == SIZE_MAX) {
-                uint64_t cur = RC_SLOT_GET(s, cursor_seq);
-                v = cur && cur < next ? next - cur : 0;
+                v = rc_slot_lag(next, RC_SLOT_GET(s, cursor_seq));
             } else {
                 v = atomic_load_explicit((_Atomic uint64_t *)((char *)s + em->off), memory_order_relaxed);
             }
@@ -130,5 +132,5 @@ void rc_api_metrics(struct evhttp_request *req, void *arg)
     evbuffer_add_printf(o, "ringcast_dead_edge_slots %d\n", dead);
 
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
-    evhttp_send_reply(req, 200, "OK", NULL);
+    evhttp_send_reply(req, 200, rc_http_reason(200), NULL);
 }

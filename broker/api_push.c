@@ -9,12 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 
 #include "broker/publish.h"
+#include "common/clock.h"
+#include "proto/http_response.h"
 #include "proto/phx.h"
 #include "shm/wake.h"
 
@@ -43,7 +44,7 @@ static void send_built(struct evhttp_request *req)
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
     evbuffer_add(out, "\n", 1);
-    evhttp_send_reply(req, 200, "OK", NULL);
+    evhttp_send_reply(req, 200, rc_http_reason(200), NULL);
 }
 
 static void add_json_string(struct evbuffer *out, rc_slice_t s)
@@ -94,38 +95,55 @@ static long check_fits(rc_broker_t *b, unsigned flags)
     return total > b->log.cap / 2 ? -2 : 0;
 }
 
-/* Handles one push request; returns the status it answered with. */
-static int push(struct evhttp_request *req, rc_broker_t *b, int batch)
+/* Each step of a push answers the request itself when it refuses, and
+ * returns the status it answered with (0: go on). */
+
+static int check_method(struct evhttp_request *req)
 {
-    int pushex = b->compat_pushex && !batch;
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        rc_api_reply_error(req, 405, "use POST", -1);
-        return 405;
-    }
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
+        return 0;
+    rc_api_reply_error(req, 405, "use POST", -1);
+    return 405;
+}
+
+static int check_auth(struct evhttp_request *req, rc_broker_t *b)
+{
     const char *authz = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     int st = rc_auth_check(&b->auth, authz);
-    if (st != RC_AUTH_OK) {
-        if (b->compat_pushex) {
-            rc_api_reply_error(req, 403, "Access forbidden", -1);
-            return 403;
-        }
-        if (st == RC_AUTH_MISSING)
-            evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
-        rc_api_reply_error(req, st, st == RC_AUTH_MISSING ? "missing API key (Authorization: Bearer <key>)"
-                                                          : "API key not accepted", -1);
-        return st;
+    if (st == RC_AUTH_OK)
+        return 0;
+    if (b->compat_pushex) {
+        rc_api_reply_error(req, 403, "Access forbidden", -1);
+        return 403;
     }
+    if (st == RC_AUTH_MISSING)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
+    rc_api_reply_error(req, st, st == RC_AUTH_MISSING ? "missing API key (Authorization: Bearer <key>)"
+                                                      : "API key not accepted", -1);
+    return st;
+}
+
+/* The body, contiguous, if it is within max_body. */
+static int read_body(struct evhttp_request *req, rc_broker_t *b, const char **body, size_t *len)
+{
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    if (len > b->max_body) {
+    *len = evbuffer_get_length(in);
+    if (*len > b->max_body) {
         char msg[128];
-        snprintf(msg, sizeof(msg), "body is %zu bytes, more than max_body (%llu)", len,
+        snprintf(msg, sizeof(msg), "body is %zu bytes, more than max_body (%llu)", *len,
                  (unsigned long long)b->max_body);
         rc_api_reply_error(req, 413, msg, -1);
         return 413;
     }
-    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    *body = *len ? (const char *)evbuffer_pullup(in, -1) : "";
+    return 0;
+}
+
+/* Every event of the body into b->batch, each checked to fit in the log. */
+static int parse_all(struct evhttp_request *req, rc_broker_t *b, const char *body, size_t len, int batch)
+{
     rc_push_batch_t *pb = &b->batch;
+    int pushex = b->compat_pushex && !batch;
     if (rc_push_parse(pb, body, len, is_msgpack(req) ? RC_PUSH_MSGPACK : RC_PUSH_JSON, batch, &b->limits)) {
         if (pushex && pb->status != 413) {
             rc_api_reply_error(req, 422, PUSHEX_INVALID, -1);
@@ -134,63 +152,86 @@ static int push(struct evhttp_request *req, rc_broker_t *b, int batch)
         rc_api_reply_error(req, pb->status, pb->error, pb->index);
         return pb->status;
     }
-    unsigned flags = b->compat_pushex ? RC_PUBLISH_PUSHEX : 0;
-    long bad = check_fits(b, flags);
+    long bad = check_fits(b, b->compat_pushex ? RC_PUBLISH_PUSHEX : 0);
     if (bad) {
         rc_api_reply_error(req, 413, bad == -2 ? "batch larger than half the log" : "event too large for the log",
                            batch && bad >= 0 ? bad : -1);
         return 413;
     }
-    struct evbuffer *out = evhttp_request_get_output_buffer(req);
-    /* One wake-up for every request of this loop turn (rc_api_wake_soon). */
-    flags |= RC_PUBLISH_QUIET;
+    return 0;
+}
+
+/* Writes every record of b->batch (quiet commits: one wake-up for every
+ * request of this loop turn, rc_api_wake_soon) and, unless the reply is
+ * PushEx's, their seqs into out: {"seq":N} for one topic, else
+ * {"seqs":[...]} with an array for an event of a batch whose topic was a
+ * list. */
+static void write_all(rc_broker_t *b, struct evbuffer *out, int batch, int with_seqs)
+{
+    const rc_push_batch_t *pb = &b->batch;
+    unsigned flags = (b->compat_pushex ? RC_PUBLISH_PUSHEX : 0) | RC_PUBLISH_QUIET;
     int single = !batch && !pb->ev[0].topic_list;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    uint64_t stamp = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-    if (!pushex)
+    uint64_t stamp = rc_clock_wall_ns(); /* one publish time for the request */
+    if (with_seqs)
         evbuffer_add(out, single ? "{\"seq\":" : "{\"seqs\":[", single ? 7 : 9);
     for (size_t i = 0; i < pb->nev; i++) {
         const rc_push_event_t *e = &pb->ev[i];
         rc_slice_t d = rc_push_data(pb, e);
         int list = batch && e->topic_list;
-        if (!pushex)
+        if (with_seqs)
             evbuffer_add(out, i ? (list ? ",[" : ",") : (list ? "[" : ""), i ? (list ? 2 : 1) : (list ? 1 : 0));
         for (unsigned t = 0; t < e->ntopics; t++) {
             int64_t seq = rc_broker_publish(&b->log, pb->topics[e->topic0 + t], e->event, d, flags, stamp);
-            /* check_fits said it fits: a failure here is our bug */
+            /* parse_all said it fits: a failure here is our bug */
             if (seq < 0)
                 abort();
             b->m.published++;
-            if (!pushex) {
+            if (with_seqs) {
                 char num[24];
                 num[0] = ',';
                 size_t n = rc_u64_dec(num + 1, (uint64_t)seq);
                 evbuffer_add(out, t ? num : num + 1, t ? n + 1 : n);
             }
         }
-        if (list && !pushex)
+        if (list && with_seqs)
             evbuffer_add(out, "]", 1);
     }
-    rc_api_wake_soon(b);
-    if (pushex) {
-        reply_pushex(req, pb);
-    } else {
+    if (with_seqs)
         evbuffer_add(out, single ? "}" : "]}", single ? 1 : 2);
+}
+
+/* Handles one push request; returns the status it answered with. Nothing
+ * is written unless every step before write_all passed. */
+static int push(struct evhttp_request *req, rc_broker_t *b, int batch)
+{
+    int pushex = b->compat_pushex && !batch;
+    const char *body;
+    size_t len;
+    int st = check_method(req);
+    if (!st)
+        st = check_auth(req, b);
+    if (!st)
+        st = read_body(req, b, &body, &len);
+    if (!st)
+        st = parse_all(req, b, body, len, batch);
+    if (st)
+        return st;
+    write_all(b, evhttp_request_get_output_buffer(req), batch, !pushex);
+    rc_api_wake_soon(b);
+    if (pushex)
+        reply_pushex(req, &b->batch);
+    else
         send_built(req);
-    }
     return 200;
 }
 
-static void observe(rc_broker_t *b, int status, const struct timespec *t0)
+static void observe(rc_broker_t *b, int status, uint64_t t0)
 {
     if (status != 200) {
         b->m.rejected[reject_reason(status)]++;
         return;
     }
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double s = (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+    double s = (double)(rc_clock_mono_ns() - t0) / 1e9;
     unsigned i = 0;
     while (i < RC_LATENCY_BUCKETS && s > rc_latency_bounds[i])
         i++;
@@ -202,14 +243,12 @@ static void observe(rc_broker_t *b, int status, const struct timespec *t0)
 
 void rc_api_push(struct evhttp_request *req, void *arg)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    observe(arg, push(req, arg, 0), &t0);
+    uint64_t t0 = rc_clock_mono_ns();
+    observe(arg, push(req, arg, 0), t0);
 }
 
 void rc_api_push_batch(struct evhttp_request *req, void *arg)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    observe(arg, push(req, arg, 1), &t0);
+    uint64_t t0 = rc_clock_mono_ns();
+    observe(arg, push(req, arg, 1), t0);
 }

@@ -13,13 +13,13 @@
 #include "broker/api.h"
 #include "shm/wake.h"
 #include "common/config.h"
-#include "common/log.h"
+#include "common/textlog.h"
 #include "common/rand.h"
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     rc_broker_t *b = arg;
-    rc_logf("info", "msg=\"stopping\" signal=%d", (int)sig);
+    rc_textlog("info", "msg=\"stopping\" signal=%d", (int)sig);
     event_base_loopbreak(b->base);
 }
 
@@ -28,7 +28,7 @@ int main(int argc, char **argv)
     rc_config_t cfg;
     rc_broker_t b;
     memset(&b, 0, sizeof(b));
-    rc_log_set_component("broker");
+    rc_textlog_set_component("broker");
     int rc = rc_config_parse(&cfg, RC_OPT_BROKER, argc, argv);
     if (rc)
         return rc > 0 ? 0 : 2;
@@ -56,10 +56,10 @@ int main(int argc, char **argv)
     const char *instance = rc_cfg_str(&cfg, "instance");
     rc = rc_log_open_writer(&b.log, instance, &geo, (int)recreate);
     if (rc < 0) {
-        rc_logf("fatal", "msg=\"cannot open the shm log\" instance=%s err=\"%s\"", instance, strerror(-rc));
+        rc_textlog("fatal", "msg=\"cannot open the shm log\" instance=%s err=\"%s\"", instance, strerror(-rc));
         return 1;
     }
-    rc_logf("info", "msg=\"log %s\" region=/dev/shm%s ring_bytes=%llu next_seq=%llu",
+    rc_textlog("info", "msg=\"log %s\" region=/dev/shm%s ring_bytes=%llu next_seq=%llu",
             rc == RC_LOG_CREATED ? "created" : "re-attached", b.log.name, (unsigned long long)b.log.cap,
             (unsigned long long)rc_log_next_seq(&b.log));
     atomic_store_explicit(&b.log.hdr->writer_pid, (uint64_t)getpid(), memory_order_relaxed);
@@ -77,7 +77,7 @@ int main(int argc, char **argv)
     rc_broker_api_register(&b);
     const char *host = rc_cfg_str(&cfg, "broker_host");
     if (evhttp_bind_socket(b.http, host, (uint16_t)port) != 0) {
-        rc_logf("fatal", "msg=\"cannot listen\" host=%s port=%llu err=\"%s\"", host, (unsigned long long)port,
+        rc_textlog("fatal", "msg=\"cannot listen\" host=%s port=%llu err=\"%s\"", host, (unsigned long long)port,
                 strerror(errno));
         return 1;
     }
@@ -87,7 +87,7 @@ int main(int argc, char **argv)
     struct event *sigint = evsignal_new(b.base, SIGINT, on_signal, &b);
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
-    rc_logf("info", "msg=\"producer API listening\" url=http://%s:%llu/api/push auth=%s api_keys=%u compat=%s", host,
+    rc_textlog("info", "msg=\"producer API listening\" url=http://%s:%llu/api/push auth=%s api_keys=%u compat=%s", host,
             (unsigned long long)port, b.auth.nkeys ? "bearer" : "off", b.auth.nkeys, b.compat_pushex ? "pushex" : "none");
     event_base_dispatch(b.base);
     rc_upstream_stop(&b);
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
     evhttp_free(b.http);
     event_base_free(b.base);
     /* The region stays: a restarted broker re-attaches it and edges keep
-     * serving (design.md section 3). `ringcast stop` removes it. */
+     * serving (docs/architecture.md). `ringcast stop` removes it. */
     rc_log_close(&b.log);
     rc_push_batch_free(&b.batch);
     rc_config_free(&cfg);

@@ -15,9 +15,11 @@
 
 #include "broker/api.h"
 #include "broker/publish.h"
-#include "common/log.h"
+#include "common/textlog.h"
 #include "proto/limits.h"
 #include "proto/utf8.h"
+#include "shm/doorbell.h"
+#include "shm/up_msg.h"
 #include "shm/upring.h"
 
 /* Messages per loop callback: the HTTP API gets its turn between rounds. */
@@ -41,8 +43,8 @@ static void *doorbell_thread(void *arg)
     const rc_log_t *log = &up->b->log;
     while (!atomic_load(&up->stop)) {
         uint32_t expect;
-        if (rc_upring_prepare_sleep(log, &expect) == 0) {
-            rc_upring_sleep(log, expect, -1);
+        if (rc_doorbell_prepare_sleep(log, &expect) == 0) {
+            rc_doorbell_sleep(log, expect, -1);
             continue; /* woken (or spuriously): look again */
         }
         uint64_t one = 1;
@@ -91,9 +93,9 @@ static void take(rc_broker_t *b, uint32_t type, const uint8_t *p, uint32_t len)
         why = "too large for the log";
     }
     b->up.rejected++;
-    static rc_log_limit_t lim;
-    if (rc_log_allow(&lim, 10))
-        rc_logf("warn", "msg=\"upstream message refused\" type=%u len=%u why=\"%s\" suppressed=%lu", type, len, why,
+    static rc_textlog_limit_t lim;
+    if (rc_textlog_allow(&lim, 10))
+        rc_textlog("warn", "msg=\"upstream message refused\" type=%u len=%u why=\"%s\" suppressed=%lu", type, len, why,
                 lim.suppressed);
 }
 
@@ -122,7 +124,7 @@ static void on_doorbell(evutil_socket_t fd, short what, void *arg)
     struct rc_upstream *up = arg;
     uint64_t v;
     if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-        rc_logf("warn", "msg=\"upstream eventfd read failed\" err=\"%s\"", strerror(errno));
+        rc_textlog("warn", "msg=\"upstream eventfd read failed\" err=\"%s\"", strerror(errno));
     int more = drain(up->b, DRAIN_BUDGET);
     rc_api_wake_soon(up->b);
     if (more)
@@ -137,12 +139,12 @@ int rc_upstream_start(rc_broker_t *b)
     up->b = b;
     up->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (up->efd < 0 || sem_init(&up->drained, 0, 0) < 0) {
-        rc_logf("error", "msg=\"upstream: eventfd/semaphore failed\" err=\"%s\"", strerror(errno));
+        rc_textlog("error", "msg=\"upstream: eventfd/semaphore failed\" err=\"%s\"", strerror(errno));
         return -1;
     }
     up->ev = event_new(b->base, up->efd, EV_READ | EV_PERSIST, on_doorbell, up);
     if (!up->ev || event_add(up->ev, NULL) < 0 || pthread_create(&up->thread, NULL, doorbell_thread, up) != 0) {
-        rc_logf("error", "msg=\"upstream: could not start the doorbell thread\"");
+        rc_textlog("error", "msg=\"upstream: could not start the doorbell thread\"");
         return -1;
     }
     up->started = 1;
@@ -154,7 +156,7 @@ void rc_upstream_stop(rc_broker_t *b)
     struct rc_upstream *up = &up_state;
     if (up->started) {
         atomic_store(&up->stop, 1);
-        rc_upring_wake_consumer(&b->log);
+        rc_doorbell_wake_consumer(&b->log);
         sem_post(&up->drained);
         pthread_join(up->thread, NULL);
         up->started = 0;

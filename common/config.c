@@ -169,15 +169,6 @@ int rc_cfg_u64(const rc_config_t *cfg, const char *key, uint64_t *out)
     return 0;
 }
 
-void rc_cfg_run_dir(const rc_config_t *cfg, char *out, unsigned cap)
-{
-    const char *d = rc_cfg_str(cfg, "run_dir");
-    if (d[0])
-        snprintf(out, cap, "%s", d);
-    else
-        snprintf(out, cap, "/tmp/ringcast-%s", rc_cfg_str(cfg, "instance"));
-}
-
 void rc_config_print_table(void)
 {
     printf("| key (flag `--key`) | default | used by | meaning |\n|---|---|---|---|\n");

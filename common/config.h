@@ -45,9 +45,6 @@ const char *rc_cfg_str(const rc_config_t *cfg, const char *key);
  * or -EINVAL after printing which key is wrong. */
 int rc_cfg_u64(const rc_config_t *cfg, const char *key, uint64_t *out);
 
-/* The run directory: run_dir if set, else /tmp/ringcast-<instance>. */
-void rc_cfg_run_dir(const rc_config_t *cfg, char *out, unsigned cap);
-
 /* Prints the markdown option table (the README's). */
 void rc_config_print_table(void);
 

@@ -1,4 +1,5 @@
-/* Per-process random numbers for jitter (design.md section 7): xoshiro256**
+/* Per-process random numbers for jitter (restart delays, drain batches,
+ * Retry-After): xoshiro256**
  * seeded from getrandom(2), never from a fixed seed or the pid. Not for
  * secrets. Not thread-safe: one generator per thread of the event loop. */
 #ifndef RC_COMMON_RAND_H

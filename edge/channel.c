@@ -1,6 +1,6 @@
-/* Phoenix Channels semantics on one connection (../shared/phoenix-protocol.md
- * section 6): heartbeat, join (a second join of a topic replaces the first),
- * leave (reply, then phx_close), unmatched topics, stale join_refs ignored.
+/* Phoenix Channels semantics on one connection (docs/protocol.md):
+ * heartbeat, join (a second join of a topic replaces the first), leave
+ * (reply, then phx_close), unmatched topics, stale join_refs ignored.
  * Replies are queued on the connection in order, so a join's reply always
  * precedes the broadcasts that follow it. */
 #include "edge/edge.h"
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
-#include "common/log.h"
+#include "common/textlog.h"
 #include "proto/close_codes.h"
 #include "proto/phx.h"
 #include "proto/ws_frame.h"
@@ -180,9 +180,9 @@ void rc_channel_on_message(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const uin
     int rc = opcode == RC_WS_OP_TEXT ? rc_phx_decode_text((const char *)data, len, &m, &why)
                                      : rc_phx_decode_binary(data, len, &m, &why);
     if (rc < 0) {
-        static rc_log_limit_t lim;
-        if (rc_log_allow(&lim, 10))
-            rc_logf("info", "msg=\"unparsable client message\" why=\"%s\" code=1007 suppressed=%lu",
+        static rc_textlog_limit_t lim;
+        if (rc_textlog_allow(&lim, 10))
+            rc_textlog("info", "msg=\"unparsable client message\" why=\"%s\" code=1007 suppressed=%lu",
                     why ? why : "?", lim.suppressed);
         rc_conn_close(e, c, RC_CLOSE_INVALID_DATA);
         return;

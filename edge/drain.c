@@ -1,5 +1,5 @@
 /* Drain: the edge's side of `ringcast stop`, `scale` down and
- * `restart-edges` (design.md section 4).
+ * `restart-edges` (docs/operations.md, "Drain").
  *
  * On the first SIGTERM (or SIGINT) the edge stops accepting, then closes
  * each connection with 1012 at a random moment, uniform over the drain
@@ -24,19 +24,13 @@
 #include <time.h>
 
 #include "common/alloc.h"
-#include "common/log.h"
+#include "common/clock.h"
+#include "common/textlog.h"
 #include "common/rand.h"
 #include "proto/close_codes.h"
 
 #define RC_DRAIN_MIN_SLEEP_MS 20 /* batches closer than this go together */
 #define RC_DRAIN_GRACE_MS 6000   /* the closing grace (timers.c) + 1 s */
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static int by_time(const void *a, const void *b)
 {
@@ -78,9 +72,9 @@ void rc_drain_start(rc_edge_t *e)
         d->items[d->n++] = (rc_drain_item_t){.at_ms = at, .fd = (int)fd, .gen = c->gen};
     }
     qsort(d->items, d->n, sizeof(*d->items), by_time);
-    d->start_ms = now_ms();
+    d->start_ms = rc_clock_mono_ms();
     d->deadline_ms = d->start_ms + e->drain_ms + RC_DRAIN_GRACE_MS;
-    rc_logf("info", "msg=\"draining\" connections=%llu window_ms=%llu", (unsigned long long)d->n,
+    rc_textlog("info", "msg=\"draining\" connections=%llu window_ms=%llu", (unsigned long long)d->n,
             (unsigned long long)e->drain_ms);
     rc_drain_on_timer(e);
 }
@@ -90,9 +84,9 @@ void rc_drain_on_timer(rc_edge_t *e)
     rc_drain_t *d = &e->drain;
     if (!e->draining)
         return;
-    uint64_t now = now_ms();
+    uint64_t now = rc_clock_mono_ms();
     if (now >= d->deadline_ms) {
-        rc_logf("warn", "msg=\"drain deadline passed\" connections_left=%llu", (unsigned long long)e->nconns);
+        rc_textlog("warn", "msg=\"drain deadline passed\" connections_left=%llu", (unsigned long long)e->nconns);
         e->stop = 1;
         return;
     }
@@ -101,7 +95,7 @@ void rc_drain_on_timer(rc_edge_t *e)
     while (d->next < d->n && d->items[d->next].at_ms <= elapsed)
         close_item(e, &d->items[d->next++]);
     if (d->next > first && d->next == d->n)
-        rc_logf("info", "msg=\"drain: every connection closed\" connections=%u elapsed_ms=%llu", d->n,
+        rc_textlog("info", "msg=\"drain: every connection closed\" connections=%u elapsed_ms=%llu", d->n,
                 (unsigned long long)elapsed);
     if (d->next < d->n)
         arm_timer(e, d->items[d->next].at_ms - elapsed);
@@ -112,7 +106,7 @@ void rc_drain_on_timer(rc_edge_t *e)
 void rc_drain_now(rc_edge_t *e)
 {
     rc_drain_t *d = &e->drain;
-    rc_logf("info", "msg=\"second signal: stopping now\" connections=%llu", (unsigned long long)e->nconns);
+    rc_textlog("info", "msg=\"second signal: stopping now\" connections=%llu", (unsigned long long)e->nconns);
     for (uint32_t fd = 0; fd < e->by_fd_cap; fd++) {
         rc_conn_t *c = e->by_fd[fd];
         if (c && c->state != RC_CONN_CLOSING)

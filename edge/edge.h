@@ -155,7 +155,7 @@ void rc_edge_arm_signal(rc_edge_t *e);
 void rc_edge_buf_return(rc_edge_t *e, unsigned bid);
 uint8_t *rc_edge_buf_addr(rc_edge_t *e, unsigned bid);
 
-/* conn.c */
+/* accept.c: a new connection on fd, admitted or refused with 503. */
 void rc_conn_on_accept(rc_edge_t *e, int fd);
 /* Descriptors the edge keeps for itself (ring, shm, signals, logs, the
  * spare) below the process limit: max_connections is lowered to fit. */
@@ -164,15 +164,25 @@ void rc_conn_on_accept(rc_edge_t *e, int fd);
  * spare descriptor is given up to accept one waiting client and answer it
  * 503, so a full edge refuses cleanly instead of leaving clients hanging. */
 void rc_conn_on_accept_error(rc_edge_t *e, int err);
+
+/* recv.c: one receive completion of c (bytes, end of stream, or no buffer). */
 void rc_conn_on_recv(rc_edge_t *e, rc_conn_t *c, const struct io_uring_cqe *cqe);
+
+/* conn.c */
+/* Queues a close frame with code (a WebSocket) or aborts (before the
+ * upgrade, or code 0); c is freed once nothing is in flight. */
 void rc_conn_close(rc_edge_t *e, rc_conn_t *c, uint16_t code);
 /* Marks c closing and starts its grace period on the timing wheel. */
 void rc_conn_set_closing(rc_edge_t *e, rc_conn_t *c);
+/* Drops what is unsent and shuts the socket down at once. */
 void rc_conn_abort(rc_edge_t *e, rc_conn_t *c);
+/* Queues c to be freed at the end of the turn if nothing is in flight. */
 void rc_conn_maybe_free(rc_edge_t *e, rc_conn_t *c);
+/* End of a loop turn: frees the connections queued by rc_conn_maybe_free. */
 void rc_conn_free_pending(rc_edge_t *e);
+/* The connection an operation's user_data names, or NULL if it is gone
+ * (or its fd was reused: the generation differs). */
 rc_conn_t *rc_conn_lookup(rc_edge_t *e, uint64_t ud);
-uint32_t rc_now_s(void);
 
 /* handshake.c: returns bytes consumed (> 0), 0 if more are needed, < 0 if
  * the connection was refused (and is closing). */

@@ -4,7 +4,7 @@
  * coalescing every frame due for it. */
 #include "edge/edge.h"
 
-#include "common/log.h"
+#include "common/textlog.h"
 #include "shm/slots.h"
 
 /* Records per loop turn before completions get their turn again, so a
@@ -21,10 +21,10 @@ void rc_fanout_drain(rc_edge_t *e)
         if (r == 0)
             break;
         if (r < 0) {
-            static rc_log_limit_t lim;
+            static rc_textlog_limit_t lim;
             RC_SLOT_ADD(e->slot, lapped, 1);
-            if (rc_log_allow(&lim, 10))
-                rc_logf("warn", "msg=\"edge reader lapped by the log; jumped to the tail\" suppressed=%lu",
+            if (rc_textlog_allow(&lim, 10))
+                rc_textlog("warn", "msg=\"edge reader lapped by the log; jumped to the tail\" suppressed=%lu",
                         lim.suppressed);
             continue;
         }

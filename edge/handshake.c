@@ -1,13 +1,17 @@
 /* The HTTP side of a connection before it is a WebSocket: the upgrade to
  * Phoenix V2, the load balancers' GET /healthz, and refusals with the
- * statuses of design.md section 7 (403 as Phoenix does for a bad vsn). */
+ * the statuses of proto/close_codes.h (403 as Phoenix does for a bad vsn). */
 #include "edge/edge.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "proto/close_codes.h"
-#include "proto/ws_handshake.h"
+#include "proto/http_response.h"
+#include "proto/query.h"
+#include "proto/ws_origin.h"
+#include "proto/ws_request.h"
+#include "proto/ws_upgrade.h"
 #include "shm/slots.h"
 
 static int respond_and_close(rc_edge_t *e, rc_conn_t *c, int status, const char *ctype, const char *extra,
@@ -36,7 +40,7 @@ static int healthz(rc_edge_t *e, rc_conn_t *c)
 {
     char body[256];
     uint64_t next = rc_log_next_seq(&e->log);
-    uint64_t lag = e->reader.seq && e->reader.seq < next ? next - e->reader.seq : 0;
+    uint64_t lag = rc_slot_lag(next, e->reader.seq);
     snprintf(body, sizeof(body), "{\"status\":\"%s\",\"slot\":%d,\"connections\":%llu,\"lag\":%llu}\n",
              e->draining ? "draining" : "ok", e->slot_idx, (unsigned long long)(e->nconns - 1),
              (unsigned long long)lag);

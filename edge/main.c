@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
-#include "common/log.h"
+#include "common/clock.h"
+#include "common/textlog.h"
 #include "common/rand.h"
+#include "common/signals.h"
 #include "proto/close_codes.h"
 #include "shm/slots.h"
 
@@ -30,8 +32,14 @@ static int open_log(rc_edge_t *e, const char *instance, uint64_t wait_ms)
         if (rc == 0)
             return 0;
         if ((rc != -ENOENT && rc != -EPROTO) || waited >= wait_ms) {
-            rc_logf("fatal", "msg=\"no usable shm log; is the broker running?\" instance=%s err=\"%s\"", instance,
-                    strerror(-rc));
+            uint32_t layout;
+            if (rc == -EPROTO && rc_log_peek_layout(instance, &layout) == 0 && layout != RC_SHM_LAYOUT)
+                rc_textlog("fatal", "msg=\"the shm log has another layout version: start this edge with the "
+                                    "broker of its build\" instance=%s layout=%u ours=%u", instance, layout,
+                           RC_SHM_LAYOUT);
+            else
+                rc_textlog("fatal", "msg=\"no usable shm log; is the broker running?\" instance=%s err=\"%s\"",
+                           instance, strerror(-rc));
             return rc;
         }
         nanosleep(&nap, NULL);
@@ -46,7 +54,7 @@ static int listen_on(const char *host, uint64_t port)
     snprintf(ports, sizeof(ports), "%llu", (unsigned long long)port);
     int rc = getaddrinfo(host, ports, &hints, &ai);
     if (rc) {
-        rc_logf("fatal", "msg=\"bad edge_host\" host=%s err=\"%s\"", host, gai_strerror(rc));
+        rc_textlog("fatal", "msg=\"bad edge_host\" host=%s err=\"%s\"", host, gai_strerror(rc));
         return -EINVAL;
     }
     /* non-blocking: the out-of-descriptors path accepts on it directly */
@@ -56,7 +64,7 @@ static int listen_on(const char *host, uint64_t port)
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
         bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
         rc = -errno;
-        rc_logf("fatal", "msg=\"cannot listen\" host=%s port=%llu err=\"%s\"", host, (unsigned long long)port,
+        rc_textlog("fatal", "msg=\"cannot listen\" host=%s port=%llu err=\"%s\"", host, (unsigned long long)port,
                 strerror(errno));
         if (fd >= 0)
             close(fd);
@@ -162,11 +170,9 @@ static void rearm_starved(rc_edge_t *e)
  * runs (an edge with nothing to do sleeps; its pid says it lives). */
 static void mark_alive(rc_edge_t *e)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-    if (now - RC_SLOT_GET(e->slot, alive_ns) >= 1000000000ull)
-        RC_SLOT_SET(e->slot, alive_ns, now);
+    uint64_t now = rc_clock_mono_coarse_ns();
+    if (now - RC_SLOT_GET(e->slot, alive_mono_ns) >= 1000000000ull)
+        RC_SLOT_SET(e->slot, alive_mono_ns, now);
 }
 
 static void run(rc_edge_t *e)
@@ -183,7 +189,7 @@ static void run(rc_edge_t *e)
         if (!e->log_ready)
             rc_edge_arm_futex(e); /* sets log_ready if records slipped in */
         if (e->log_retired && !e->draining) {
-            rc_logf("warn", "msg=\"the log region was replaced by a new one: draining; the supervisor restarts "
+            rc_textlog("warn", "msg=\"the log region was replaced by a new one: draining; the supervisor restarts "
                             "this edge on the new region\"");
             rc_drain_start(e);
             continue;
@@ -206,7 +212,7 @@ int main(int argc, char **argv)
 {
     static rc_edge_t edge;
     rc_edge_t *e = &edge;
-    rc_log_set_component("edge");
+    rc_textlog_set_component("edge");
     int rc = rc_config_parse(&e->cfg, RC_OPT_EDGE, argc, argv);
     if (rc)
         return rc > 0 ? 0 : 2;
@@ -219,7 +225,7 @@ int main(int argc, char **argv)
         return 1;
     e->slot_idx = rc_slot_claim(&e->log, getpid());
     if (e->slot_idx < 0) {
-        rc_logf("fatal", "msg=\"no free edge slot in the log (64 edges at most)\"");
+        rc_textlog("fatal", "msg=\"no free edge slot in the log (64 edges at most)\"");
         return 1;
     }
     e->slot = &e->log.slots[e->slot_idx];
@@ -231,7 +237,7 @@ int main(int argc, char **argv)
      * fail at accept; refuse them with 503 at max_connections instead. */
     if (e->max_connections + RC_FD_RESERVE > e->by_fd_cap) {
         uint64_t fit = e->by_fd_cap > RC_FD_RESERVE ? e->by_fd_cap - RC_FD_RESERVE : 1;
-        rc_logf("warn", "msg=\"max_connections lowered to fit the descriptor limit\" max_connections=%llu limit=%u now=%llu",
+        rc_textlog("warn", "msg=\"max_connections lowered to fit the descriptor limit\" max_connections=%llu limit=%u now=%llu",
                 (unsigned long long)e->max_connections, e->by_fd_cap, (unsigned long long)fit);
         e->max_connections = fit;
     }
@@ -239,13 +245,7 @@ int main(int argc, char **argv)
     e->by_fd = rc_xcalloc(e->by_fd_cap, sizeof(*e->by_fd));
     rc_topics_init(&e->topics);
 
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    e->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+    e->signal_fd = rc_signals_stop_fd(SFD_CLOEXEC);
 
     /* Failing from here on, give the slot back: a dead holder would keep it
      * (and /healthz degraded) until another edge takes it over. */
@@ -263,12 +263,12 @@ int main(int argc, char **argv)
     RC_SLOT_SET(e->slot, cursor_seq, rc_log_next_seq(&e->log));
     rc_edge_arm_accept(e);
     rc_edge_arm_signal(e);
-    rc_logf("info", "msg=\"edge listening\" url=ws://%s:%llu%s slot=%d ring_flags=0x%llx",
+    rc_textlog("info", "msg=\"edge listening\" url=ws://%s:%llu%s slot=%d ring_flags=0x%llx",
             rc_cfg_str(&e->cfg, "edge_host"), (unsigned long long)port, e->ws_path, e->slot_idx,
             (unsigned long long)e->ring_flags);
     run(e);
 
-    rc_logf("info", "msg=\"edge stopped\" connections_left=%llu", (unsigned long long)e->nconns);
+    rc_textlog("info", "msg=\"edge stopped\" connections_left=%llu", (unsigned long long)e->nconns);
     rc_slot_release(&e->log, e->slot_idx, getpid());
     io_uring_queue_exit(&e->ring);
     rc_log_close(&e->log);

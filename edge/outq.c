@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 
 #include "common/alloc.h"
-#include "common/log.h"
+#include "common/textlog.h"
 #include "proto/close_codes.h"
 #include "proto/ws_frame.h"
 #include "shm/slots.h"
@@ -121,10 +121,10 @@ static int over_limit(rc_edge_t *e, rc_conn_t *c, size_t add)
 {
     if (rc_out_queued(c) + add <= e->out_queue_max)
         return 0;
-    static rc_log_limit_t lim;
+    static rc_textlog_limit_t lim;
     RC_SLOT_ADD(e->slot, kicks_slow, 1);
-    if (rc_log_allow(&lim, 10))
-        rc_logf("warn", "msg=\"slow consumer closed\" code=4008 queued=%llu suppressed=%lu",
+    if (rc_textlog_allow(&lim, 10))
+        rc_textlog("warn", "msg=\"slow consumer closed\" code=4008 queued=%llu suppressed=%lu",
                 (unsigned long long)rc_out_queued(c), lim.suppressed);
     rc_conn_close(e, c, RC_CLOSE_SLOW_CONSUMER);
     return 1;
@@ -201,10 +201,10 @@ void rc_out_free(rc_conn_t *c)
 
 static void kick_lapped(rc_edge_t *e, rc_conn_t *c)
 {
-    static rc_log_limit_t lim;
+    static rc_textlog_limit_t lim;
     RC_SLOT_ADD(e->slot, kicks_lapped, 1);
-    if (rc_log_allow(&lim, 10))
-        rc_logf("warn", "msg=\"connection lapped by the log\" code=4009 suppressed=%lu", lim.suppressed);
+    if (rc_textlog_allow(&lim, 10))
+        rc_textlog("warn", "msg=\"connection lapped by the log\" code=4009 suppressed=%lu", lim.suppressed);
     if (c->state == RC_CONN_OPEN)
         rc_conn_close(e, c, RC_CLOSE_LAPPED);
     else

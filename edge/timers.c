@@ -1,6 +1,7 @@
 #include "edge/timers.h"
 
-#include "common/log.h"
+#include "common/clock.h"
+#include "common/textlog.h"
 #include "edge/edge.h"
 #include "proto/close_codes.h"
 
@@ -60,7 +61,7 @@ void rc_wheel_add(rc_edge_t *e, rc_conn_t *c)
 {
     rc_wheel_del(e, c);
     if (!e->wheel_now)
-        e->wheel_now = rc_now_s();
+        e->wheel_now = rc_clock_mono_s();
     uint32_t d = deadline_of(e, c);
     if (d)
         file_at(e, c, d);
@@ -83,9 +84,9 @@ void rc_wheel_del(rc_edge_t *e, rc_conn_t *c)
 
 static void expire(rc_edge_t *e, rc_conn_t *c)
 {
-    static rc_log_limit_t lim;
-    if (rc_log_allow(&lim, 10))
-        rc_logf("info", "msg=\"connection timed out\" state=%s suppressed=%lu",
+    static rc_textlog_limit_t lim;
+    if (rc_textlog_allow(&lim, 10))
+        rc_textlog("info", "msg=\"connection timed out\" state=%s suppressed=%lu",
                 c->state == RC_CONN_HANDSHAKE ? "handshake" : c->state == RC_CONN_OPEN ? "idle" : "closing",
                 lim.suppressed);
     if (c->state == RC_CONN_OPEN)
@@ -97,7 +98,7 @@ static void expire(rc_edge_t *e, rc_conn_t *c)
 void rc_wheel_tick(rc_edge_t *e)
 {
     e->wheel_armed = 0;
-    uint32_t now = rc_now_s();
+    uint32_t now = rc_clock_mono_s();
     while (e->wheel_now < now) {
         e->wheel_now++;
         uint32_t s = e->wheel_now % RC_WHEEL_SLOTS;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
-#include "shm/log.h"
+#include "shm/topic_index.h"
 
 void rc_topics_init(rc_topics_t *t)
 {

@@ -11,7 +11,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
-#include "common/log.h"
+#include "common/textlog.h"
 #include "shm/wake.h"
 
 #define RC_BGID 1
@@ -24,7 +24,7 @@ static int setup_ring(rc_edge_t *e)
 {
     struct io_uring_params p;
     /* DEFER_TASKRUN + SINGLE_ISSUER: completions run only when we enter the
-     * kernel to wait, in our thread (measured fastest, design.md section 4);
+     * kernel to wait, in our thread (the fastest send path measured here: docs/architecture.md);
      * fall back quietly on kernels without them. */
     const unsigned tries[] = {
         IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE,
@@ -77,7 +77,7 @@ int rc_edge_uring_init(rc_edge_t *e)
 {
     int rc = setup_ring(e);
     if (rc < 0) {
-        rc_logf("fatal", "msg=\"io_uring unavailable\" err=\"%s\"", strerror(-rc));
+        rc_textlog("fatal", "msg=\"io_uring unavailable\" err=\"%s\"", strerror(-rc));
         return rc;
     }
     struct io_uring_probe *probe = io_uring_get_probe_ring(&e->ring);
@@ -86,12 +86,12 @@ int rc_edge_uring_init(rc_edge_t *e)
     int mshot_ok = probe && io_uring_opcode_supported(probe, IORING_OP_RECV);
     io_uring_free_probe(probe);
     if (!futex_ok || !mshot_ok) {
-        rc_logf("fatal", "msg=\"kernel lacks IORING_OP_FUTEX_WAIT (Linux 6.7+), needed to sleep on the log\"");
+        rc_textlog("fatal", "msg=\"kernel lacks IORING_OP_FUTEX_WAIT (Linux 6.7+), needed to sleep on the log\"");
         return -ENOSYS;
     }
     rc = setup_bufring(e);
     if (rc < 0) {
-        rc_logf("fatal", "msg=\"cannot register the provided buffer ring\" err=\"%s\"", strerror(-rc));
+        rc_textlog("fatal", "msg=\"cannot register the provided buffer ring\" err=\"%s\"", strerror(-rc));
         return rc;
     }
     return 0;
@@ -106,7 +106,7 @@ struct io_uring_sqe *rc_edge_sqe(rc_edge_t *e)
         sqe = io_uring_get_sqe(&e->ring);
     }
     if (!sqe) {
-        rc_logf("fatal", "msg=\"no SQE after submit\"");
+        rc_textlog("fatal", "msg=\"no SQE after submit\"");
         abort();
     }
     return sqe;

@@ -1,5 +1,5 @@
 /* Every WebSocket close code and handshake refusal status ringcast sends.
- * This table is the contract of design.md section 7; the README links here.
+ * docs/protocol.md documents each (a test keeps its table equal to this one).
  * Clients (the official phoenix client included) reconnect on each of them;
  * 1000 is never sent by the server because phoenix <= 1.8.12 does not
  * reconnect after it. */

@@ -1,4 +1,4 @@
-/* Phoenix Channels serializer V2 (see ../shared/phoenix-protocol.md).
+/* Phoenix Channels serializer V2 (docs/protocol.md).
  *
  * Decoding: a client text message is a JSON array
  * [join_ref, ref, topic, event, payload]; refs are strings or null, topic and

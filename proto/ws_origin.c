@@ -1,10 +1,10 @@
 /* Origin allow-list for the WebSocket handshake, with Phoenix's
- * check_origin rules (see proto/ws_handshake.h, rc_ws_origin_allowed).
+ * check_origin rules (proto/ws_origin.h).
  * Allocates nothing; parses the list on every call. */
 #include <stddef.h>
 #include <string.h>
 
-#include "proto/ws_handshake.h"
+#include "proto/ws_origin.h"
 
 /* An origin or allow-list entry split into slices of its text. */
 typedef struct origin_parts {

@@ -1,8 +1,12 @@
 /* The shared-memory event log: layout of the region and its invariants.
  *
  * One region per cluster instance, /dev/shm/ringcast-<instance>, mode 0600,
- * created by the broker (the only writer). Edges map it read-write only to
- * update their own slot; they never write the header or the data ring.
+ * created by the broker, the only writer of the data ring, the topic index
+ * and the header's positions and counters. Edges map it read-write for what
+ * is theirs: their own slot, their own upstream ring's producer side, and
+ * three header words of the wake protocols (the sleepers flag of the wake
+ * line, shm/wake.h; up_word, up_sleeping and up_wakes of the doorbell line,
+ * shm/doorbell.h). They never write the data ring or the index.
  *
  *   +-----------------+  0
  *   | header (4 KiB)  |  magic, layout, epoch, capacities; writer positions
@@ -38,8 +42,8 @@
  *                  ^R=W    W; the record it reads next names the gap by its seq
  *
  * Invariants (kept in shm/log_writer.c and checked in shm/log_reader.c):
- *  - Single writer. Only the broker stores to the header positions and the
- *    data ring.
+ *  - Single writer. Only the broker stores to the header positions, the
+ *    topic index and the data ring.
  *  - The writer never waits for readers. Before it overwrites ring bytes it
  *    advances `head` past them (store, then a release fence), in steps of
  *    capacity/64 so the line changes rarely; a reader that used bytes at
@@ -51,6 +55,20 @@
  *    (release store); readers load `tail` with acquire before reading it.
  *  - Sleep without spinning: see shm/wake.h.
  *  - Nothing in the region holds a token or depends on a live peer.
+ *
+ * Layout versions (docs/operations.md, "Layout versions"): RC_SHM_LAYOUT
+ * changes with every change to this file's structs, their meaning, or what
+ * a record carries. Two lines never move, so that any broker can recognise
+ * a region of another version and retire it: the identity line (magic,
+ * layout, header_size at offset 0) and the wake line (wake_word and retired
+ * at offset 256; rc_shm_header_v1_t below pins them).
+ *
+ *   version 1  the first layout
+ *   version 2  a slot's liveness is monotonic (alive_mono_ns, was alive_ns
+ *              in wall-clock time)
+ *
+ * Clocks (common/clock.h): created_ns, a slot's started_ns, a record's
+ * ts_ns and last_commit_ns are wall-clock; alive_mono_ns is monotonic.
  */
 #ifndef RC_SHM_LAYOUT_H
 #define RC_SHM_LAYOUT_H
@@ -60,7 +78,7 @@
 #include <stdint.h>
 
 #define RC_SHM_MAGIC 0x54534143474e4952ull /* "RINGCAST" little-endian */
-#define RC_SHM_LAYOUT 1u
+#define RC_SHM_LAYOUT 2u
 #define RC_SHM_HEADER_SIZE 4096u
 #define RC_SHM_NSLOTS 64u
 #define RC_SHM_SLOT_SIZE 256u
@@ -77,7 +95,7 @@ typedef struct rc_shm_header {
     uint32_t header_size;
     uint64_t epoch;           /* random, new each time the region is created */
     uint64_t region_size;
-    uint64_t created_ns;
+    uint64_t created_ns;      /* wall clock */
     uint32_t nslots;
     uint32_t slot_size;
     uint8_t pad0[RC_CACHELINE - 48];
@@ -98,11 +116,12 @@ typedef struct rc_shm_header {
     /* Publication line: what readers may read. */
     _Atomic uint64_t tail;    /* end of the last committed record */
     _Atomic uint64_t next_seq;/* sequence number the next record will get */
-    _Atomic uint64_t last_commit_ns;
+    _Atomic uint64_t last_commit_ns; /* wall clock: ts_ns of the last record */
     _Atomic uint64_t last_pos;/* position of the last committed record */
     uint8_t pad3[RC_CACHELINE - 32];
 
-    /* Wake line: futex word and the "a reader sleeps" flag (shm/wake.h). */
+    /* Wake line: futex word and the "a reader sleeps" flag (shm/wake.h).
+     * Readers store sleepers; everything else here is the writer's. */
     _Atomic uint32_t wake_word;
     _Atomic uint32_t sleepers;
     _Atomic uint64_t wake_syscalls;
@@ -120,7 +139,7 @@ typedef struct rc_shm_header {
     uint8_t pad5[RC_CACHELINE - 40];
 
     /* Upstream doorbell line: edges ring it after pushing into their
-     * upstream ring; the broker's drain thread sleeps on it (shm/upring.h).
+     * upstream ring; the broker's drain thread sleeps on it (shm/doorbell.h).
      * Zero in a region created before this line existed, which reads as
      * "nobody sleeps": such a region needs no new layout version. */
     _Atomic uint32_t up_word;       /* futex word, +1 per wake */
@@ -137,14 +156,31 @@ _Static_assert(offsetof(rc_shm_header_t, wake_word) == 4 * RC_CACHELINE, "wake l
 _Static_assert(offsetof(rc_shm_header_t, wake_word) % 4 == 0, "futex word must be 4-aligned");
 _Static_assert(offsetof(rc_shm_header_t, up_word) == 6 * RC_CACHELINE, "upstream doorbell line");
 
+/* What every layout version keeps in place: enough to recognise a region
+ * of any version and to retire it (shm/region.c). Never change this. */
+typedef struct rc_shm_header_v1 {
+    _Atomic uint64_t magic;
+    uint32_t layout;
+    uint32_t header_size;
+    uint8_t pad0[4 * RC_CACHELINE - 16];
+    _Atomic uint32_t wake_word;
+    _Atomic uint32_t sleepers;
+    _Atomic uint64_t wake_syscalls;
+    _Atomic uint32_t retired;
+} rc_shm_header_v1_t;
+_Static_assert(offsetof(rc_shm_header_t, layout) == offsetof(rc_shm_header_v1_t, layout), "identity line is fixed");
+_Static_assert(offsetof(rc_shm_header_t, header_size) == offsetof(rc_shm_header_v1_t, header_size), "identity line is fixed");
+_Static_assert(offsetof(rc_shm_header_t, wake_word) == offsetof(rc_shm_header_v1_t, wake_word), "wake line is fixed");
+_Static_assert(offsetof(rc_shm_header_t, retired) == offsetof(rc_shm_header_v1_t, retired), "wake line is fixed");
+
 /* Edge slot: written only by the edge that holds it (pid != 0); the broker
  * reads it for /healthz and /metrics. All fields relaxed atomics: they are
  * independent counters, nothing is ordered by them except `pid`. */
 typedef struct rc_shm_slot {
     _Atomic uint32_t pid;          /* 0 = free; claimed by CAS */
     _Atomic uint32_t generation;   /* +1 on every claim */
-    _Atomic uint64_t started_ns;
-    _Atomic uint64_t alive_ns;
+    _Atomic uint64_t started_ns;    /* wall clock: when the holder claimed it */
+    _Atomic uint64_t alive_mono_ns; /* monotonic: the holder's loop last ran (at most 1/s) */
     _Atomic uint64_t cursor_pos;   /* edge's read position in the log */
     _Atomic uint64_t cursor_seq;   /* sequence number of the next record it expects */
     _Atomic uint64_t connections;

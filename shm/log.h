@@ -45,8 +45,10 @@ enum { RC_LOG_CREATED = 1, RC_LOG_REATTACHED = 2 };
  * whose magic, layout and geometry match (the sequence continues after the
  * last committed record; a record a dead writer left half-written is
  * discarded), creates a new one (mode 0600) when none exists. A region that
- * exists but does not match is refused with -EEXIST and a message on stderr,
- * unless recreate is set. Returns RC_LOG_CREATED, RC_LOG_REATTACHED or a
+ * exists but does not match (another geometry or layout version) is refused
+ * with -EEXIST and a message on stderr naming --recreate_log, unless
+ * recreate is set: then the old region is retired (its readers are woken
+ * and see rc_wake_prepare's -EPIPE) and a new one is created. Returns RC_LOG_CREATED, RC_LOG_REATTACHED or a
  * negative errno. */
 int rc_log_open_writer(rc_log_t *log, const char *instance, const rc_log_geometry_t *g, int recreate);
 
@@ -85,6 +87,11 @@ uint64_t rc_log_commit_quiet(rc_log_t *log);
 int rc_log_open_reader(rc_log_t *log, const char *instance);
 
 void rc_log_close(rc_log_t *log);
+
+/* The layout version of instance's region, for a message when opening it
+ * failed with -EPROTO. Returns 0 and *layout, or -ENOENT if there is no
+ * ringcast region of any version. */
+int rc_log_peek_layout(const char *instance, uint32_t *layout);
 
 /* Removes the region's name (the mapping stays valid for who has it). */
 int rc_log_unlink(const char *instance);
@@ -127,22 +134,6 @@ int rc_log_reader_next(const rc_log_t *log, rc_log_reader_t *r, rc_log_view_t *v
  * (checked after an acquire fence, so every read of them before this call is
  * covered). */
 int rc_log_intact(const rc_log_t *log, uint64_t pos, uint32_t len);
-
-/* 64-bit FNV-1a of a topic: the topic index key. Its low 32 bits are
- * stored in records and key the edges' topic tables. */
-uint64_t rc_topic_hash64(const char *topic, size_t len);
-static inline uint32_t rc_topic_hash(const char *topic, size_t len) { return (uint32_t)rc_topic_hash64(topic, len); }
-/* The topic index key: the 64-bit hash, never 0 (0 marks an empty entry). */
-static inline uint64_t rc_topic_index_key(const char *topic, size_t len)
-{
-    uint64_t h = rc_topic_hash64(topic, len);
-    return h ? h : 1;
-}
-
-/* Finds the latest record of topic through the topic index. Returns 1 and
- * fills v (checked intact and of this topic), or 0 if the index knows no
- * live record of it. */
-int rc_log_topic_head(const rc_log_t *log, const char *topic, size_t len, rc_log_view_t *v);
 
 /* Reads the record at pos (for example a view's prev_pos) into v, checked
  * intact and well-formed. Returns 1, or 0 if it is gone or not a record. */

@@ -130,23 +130,3 @@ int rc_log_read_at(const rc_log_t *log, uint64_t pos, rc_log_view_t *v)
     uint64_t room;
     return load_record(log, pos, v, &room) == 1;
 }
-
-int rc_log_topic_head(const rc_log_t *log, const char *topic, size_t len, rc_log_view_t *v)
-{
-    uint64_t key = rc_topic_index_key(topic, len);
-    for (unsigned i = 0; i < RC_INDEX_PROBES; i++) {
-        const rc_topic_entry_t *e = &log->index[(key + i) & log->index_mask];
-        /* acquire: pairs with the writer's release store of the entry */
-        uint64_t h = atomic_load_explicit(&e->hash, memory_order_acquire);
-        if (h == 0)
-            return 0;
-        if (h != key)
-            continue;
-        uint64_t pos = atomic_load_explicit(&e->pos, memory_order_acquire);
-        if (!rc_log_read_at(log, pos, v))
-            return 0;
-        /* the index is a hint: the record must be this topic's */
-        return v->topic_len == len && memcmp(v->topic, topic, len) == 0;
-    }
-    return 0;
-}

@@ -2,17 +2,11 @@
 #include "shm/log.h"
 
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
+#include "shm/topic_index.h"
 #include "shm/tsan.h"
 #include "shm/wake.h"
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 uint64_t rc_log_max_frame(const rc_log_t *log)
 {
@@ -24,33 +18,6 @@ uint64_t rc_log_next_seq(const rc_log_t *log)
 {
     /* relaxed: only the writer stores it */
     return atomic_load_explicit(&log->hdr->next_seq, memory_order_relaxed);
-}
-
-/* The topic index (single writer: no CAS needed). Returns the entry of
- * hash, claiming an empty or dead one if it has none; NULL if the probe
- * window is full of live topics. */
-static rc_topic_entry_t *index_slot(rc_log_t *log, uint64_t hash, int *found)
-{
-    uint64_t head = atomic_load_explicit(&log->hdr->head, memory_order_relaxed);
-    rc_topic_entry_t *reuse = NULL;
-    for (unsigned i = 0; i < RC_INDEX_PROBES; i++) {
-        rc_topic_entry_t *e = &log->index[(hash + i) & log->index_mask];
-        uint64_t h = atomic_load_explicit(&e->hash, memory_order_relaxed);
-        if (h == hash) {
-            *found = 1;
-            return e;
-        }
-        if (h == 0) {
-            *found = 0;
-            return reuse ? reuse : e;
-        }
-        /* An entry whose record the ring has overwritten is dead: reusable. */
-        uint64_t pos = atomic_load_explicit(&e->pos, memory_order_relaxed);
-        if (!reuse && head - pos > log->cap)
-            reuse = e;
-    }
-    *found = 0;
-    return reuse;
 }
 
 /* Moves head to end before any byte up to end is overwritten. */
@@ -107,9 +74,9 @@ uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, ui
     uint64_t th = rc_topic_hash64(topic, topic_len);
     rec->topic_hash = (uint32_t)th; /* == rc_topic_hash(topic) */
     rec->frame_len = frame_len;
-    rec->ts_ns = ts_ns ? ts_ns : now_ns();
-    log->res_hash = th ? th : 1; /* == rc_topic_index_key(topic) */
-    log->res_entry = index_slot(log, log->res_hash, &log->res_found);
+    rec->ts_ns = ts_ns ? ts_ns : rc_clock_wall_ns(); /* wall clock: read on other machines */
+    log->res_hash = rc_topic_index_key_of(th);
+    log->res_entry = rc_topic_index_slot(log, log->res_hash, &log->res_found);
     rec->prev_pos = log->res_found ? atomic_load_explicit(&log->res_entry->pos, memory_order_relaxed) : UINT64_MAX;
     memcpy((uint8_t *)(rec + 1), topic, topic_len);
     RC_TSAN_IGNORE_WRITES_END();
@@ -119,25 +86,16 @@ uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, ui
 }
 
 /* Points the reserved record's topic at it in the index (the entry was
- * found or chosen at reserve; only this writer changes entries). */
+ * found or chosen at reserve). */
 static void index_update(rc_log_t *log)
 {
-    rc_topic_entry_t *e = log->res_entry;
-    if (!e) {
+    if (!log->res_entry) {
         atomic_store_explicit(&log->hdr->index_full,
                               atomic_load_explicit(&log->hdr->index_full, memory_order_relaxed) + 1,
                               memory_order_relaxed);
         return;
     }
-    if (!log->res_found) {
-        /* A reader may match the hash before it sees the new pos: it checks
-         * the record at pos (topic bytes) before trusting it. */
-        atomic_store_explicit(&e->pos, log->res_pos, memory_order_relaxed);
-        atomic_store_explicit(&e->hash, log->res_hash, memory_order_release);
-    } else {
-        /* release: the record at pos is committed before readers see it here */
-        atomic_store_explicit(&e->pos, log->res_pos, memory_order_release);
-    }
+    rc_topic_index_point(log->res_entry, log->res_hash, log->res_found, log->res_pos);
 }
 
 /* Single writer: counters are advanced with a load and a store, not a

@@ -1,6 +1,6 @@
 /* Creating, re-attaching and mapping the shm region. */
 #include "shm/log.h"
-#include "shm/wake.h"
+
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,15 +9,10 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#include "common/clock.h"
+#include "shm/wake.h"
 
 static int region_name(char *out, size_t cap, const char *instance)
 {
@@ -115,7 +110,7 @@ static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
     h->layout = RC_SHM_LAYOUT;
     h->header_size = RC_SHM_HEADER_SIZE;
     if (getrandom(&h->epoch, sizeof(h->epoch), 0) != sizeof(h->epoch))
-        h->epoch = now_ns();
+        h->epoch = rc_clock_wall_ns() ^ rc_clock_mono_ns();
     h->region_size = size;
     h->upring_off = up;
     h->upring_size = g->upring_size;
@@ -125,7 +120,7 @@ static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
     h->ring_capacity = g->ring_capacity;
     h->nslots = RC_SHM_NSLOTS;
     h->slot_size = RC_SHM_SLOT_SIZE;
-    h->created_ns = now_ns();
+    h->created_ns = rc_clock_wall_ns();
     atomic_store_explicit(&h->next_seq, 1, memory_order_relaxed);
     /* release: every field above is visible to whoever sees the magic */
     atomic_store_explicit(&h->magic, RC_SHM_MAGIC, memory_order_release);
@@ -189,6 +184,64 @@ static int geometry_valid(const rc_log_geometry_t *g)
     return 1;
 }
 
+/* Maps the lines every layout version keeps in place (shm/layout.h) of the
+ * region called name. Returns the mapping (munmap RC_SHM_HEADER_SIZE) or
+ * NULL if there is no region, or it is too small or not ringcast's. */
+static rc_shm_header_v1_t *map_identity(const char *name)
+{
+    int fd = shm_open(name, O_RDWR, 0);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    void *p = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && st.st_size >= (off_t)RC_SHM_HEADER_SIZE)
+        p = mmap(NULL, RC_SHM_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return NULL;
+    rc_shm_header_v1_t *h = p;
+    /* acquire: the creator stored magic last */
+    if (atomic_load_explicit(&h->magic, memory_order_acquire) != RC_SHM_MAGIC || h->header_size != RC_SHM_HEADER_SIZE) {
+        munmap(p, RC_SHM_HEADER_SIZE);
+        return NULL;
+    }
+    return h;
+}
+
+/* A region that is not ours to continue: says what it is and, when it is
+ * replaced (recreate), retires it so that its edges, of whatever version,
+ * drain and are restarted on the new region. */
+static void other_layout(const char *name, int recreate)
+{
+    rc_shm_header_v1_t *h = map_identity(name);
+    if (!h) {
+        fprintf(stderr, "shm: region %s exists but is not a ringcast region\n", name);
+        return;
+    }
+    if (h->layout != RC_SHM_LAYOUT)
+        fprintf(stderr, "shm: region %s has layout version %u; this build uses layout version %u "
+                        "(docs/operations.md, \"Layout versions\")\n", name, h->layout, RC_SHM_LAYOUT);
+    else
+        fprintf(stderr, "shm: region %s has layout version %u but an inconsistent header\n", name, h->layout);
+    if (recreate)
+        rc_wake_retire_any(h);
+    munmap(h, RC_SHM_HEADER_SIZE);
+}
+
+int rc_log_peek_layout(const char *instance, uint32_t *layout)
+{
+    char name[96];
+    int rc = region_name(name, sizeof(name), instance);
+    if (rc < 0)
+        return rc;
+    rc_shm_header_v1_t *h = map_identity(name);
+    if (!h)
+        return -ENOENT;
+    *layout = h->layout;
+    munmap(h, RC_SHM_HEADER_SIZE);
+    return 0;
+}
+
 int rc_log_open_writer(rc_log_t *log, const char *instance, const rc_log_geometry_t *g, int recreate)
 {
     memset(log, 0, sizeof(*log));
@@ -223,8 +276,7 @@ int rc_log_open_writer(rc_log_t *log, const char *instance, const rc_log_geometr
             rc_wake_retire(log); /* it is replaced: its readers must move to the new one */
         rc_log_close(log);
     } else {
-        fprintf(stderr, "shm: region %s exists but is not a ringcast layout %u region\n", log->name,
-                RC_SHM_LAYOUT);
+        other_layout(log->name, recreate);
     }
     if (!recreate) {
         fprintf(stderr, "shm: refusing to reuse it; remove /dev/shm%s or start with --recreate_log 1\n",
@@ -258,14 +310,4 @@ int rc_log_unlink(const char *instance)
     if (rc < 0)
         return rc;
     return shm_unlink(name) < 0 ? -errno : 0;
-}
-
-uint64_t rc_topic_hash64(const char *topic, size_t len)
-{
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (uint8_t)topic[i];
-        h *= 1099511628211ull;
-    }
-    return h;
 }

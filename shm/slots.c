@@ -3,18 +3,12 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <time.h>
+
+#include "common/clock.h"
 
 static int pid_alive(uint32_t pid)
 {
     return pid && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int rc_slot_claim(rc_log_t *log, pid_t pid)
@@ -41,8 +35,8 @@ int rc_slot_claim(rc_log_t *log, pid_t pid)
             _Atomic uint64_t *end = (_Atomic uint64_t *)((uint8_t *)s + offsetof(rc_shm_slot_t, pad));
             for (; f < end; f++)
                 atomic_store_explicit(f, 0, memory_order_relaxed);
-            atomic_store_explicit(&s->started_ns, now_ns(), memory_order_relaxed);
-            atomic_store_explicit(&s->alive_ns, now_ns(), memory_order_relaxed);
+            atomic_store_explicit(&s->started_ns, rc_clock_wall_ns(), memory_order_relaxed);
+            atomic_store_explicit(&s->alive_mono_ns, rc_clock_mono_ns(), memory_order_relaxed);
             return (int)i;
         }
     }

@@ -17,6 +17,15 @@ void rc_slot_release(rc_log_t *log, int idx, pid_t pid);
  * one (the broker reports those). */
 int rc_slot_state(const rc_shm_slot_t *s);
 
+/* Records a reader is behind the log: next_seq (the seq the next record
+ * will get) minus the seq the reader expects next; 0 while it expects none
+ * (it just started or jumped to the tail) or is not behind. The lag of
+ * /healthz, /metrics and an edge's own /healthz. */
+static inline uint64_t rc_slot_lag(uint64_t next_seq, uint64_t cursor_seq)
+{
+    return cursor_seq && cursor_seq < next_seq ? next_seq - cursor_seq : 0;
+}
+
 /* Relaxed counter helpers for the slot's owner: independent statistics,
  * nothing is ordered by them. */
 #define RC_SLOT_ADD(slot, field, n) atomic_fetch_add_explicit(&(slot)->field, (n), memory_order_relaxed)

@@ -1,12 +1,7 @@
 #include "shm/upring.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <linux/futex.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #define MSG_HDR 8u
 #define WRAP_MARK UINT32_MAX
@@ -18,7 +13,6 @@ rc_upring_t rc_upring_of(const rc_log_t *log, unsigned idx)
     uint8_t *base = (uint8_t *)log->hdr + log->hdr->upring_off + (uint64_t)idx * (RC_UPRING_HDR + log->hdr->upring_size);
     return (rc_upring_t){(rc_upring_hdr_t *)base, base + RC_UPRING_HDR, log->hdr->upring_size};
 }
-
 int rc_upring_push(rc_upring_t *r, uint32_t type, const void *data, uint32_t len)
 {
     uint64_t need = align8(MSG_HDR + (uint64_t)len);
@@ -83,99 +77,8 @@ void rc_upring_consume(rc_upring_t *r)
     atomic_store_explicit(&r->hdr->head, head + align8(MSG_HDR + (uint64_t)l), memory_order_release);
 }
 
-void rc_upring_reset(rc_upring_t *r)
-{
-    uint64_t tail = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
-    atomic_store_explicit(&r->hdr->head, tail, memory_order_release);
-}
-
 int rc_upring_pending(const rc_upring_t *r)
 {
     return atomic_load_explicit(&r->hdr->head, memory_order_relaxed) !=
            atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
-}
-
-static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *ts)
-{
-    return syscall(SYS_futex, (uint32_t *)word, op, val, ts, NULL, 0);
-}
-
-int rc_upring_ring_doorbell(const rc_log_t *log)
-{
-    rc_shm_header_t *h = log->hdr;
-    /* seq_cst: our tail store is ordered before the read of up_sleeping,
-     * as the consumer's up_sleeping store is before its read of tails. */
-    atomic_thread_fence(memory_order_seq_cst);
-    if (!atomic_load_explicit(&h->up_sleeping, memory_order_relaxed) ||
-        !atomic_exchange_explicit(&h->up_sleeping, 0, memory_order_acq_rel))
-        return 0;
-    atomic_fetch_add_explicit(&h->up_word, 1, memory_order_release);
-    atomic_fetch_add_explicit(&h->up_wakes, 1, memory_order_relaxed);
-    futex(&h->up_word, FUTEX_WAKE, INT_MAX, NULL);
-    return 1;
-}
-
-int rc_upring_prepare_sleep(const rc_log_t *log, uint32_t *expect)
-{
-    rc_shm_header_t *h = log->hdr;
-    *expect = atomic_load_explicit(&h->up_word, memory_order_acquire);
-    atomic_store_explicit(&h->up_sleeping, 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst);
-    for (unsigned i = 0; i < h->nslots; i++) {
-        rc_upring_t r = rc_upring_of(log, i);
-        if (rc_upring_pending(&r)) {
-            atomic_store_explicit(&h->up_sleeping, 0, memory_order_relaxed);
-            return -EAGAIN;
-        }
-    }
-    return 0;
-}
-
-int rc_upring_sleep(const rc_log_t *log, uint32_t expect, int timeout_ms)
-{
-    struct timespec ts, *tsp = NULL;
-    if (timeout_ms >= 0) {
-        ts.tv_sec = timeout_ms / 1000;
-        ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
-        tsp = &ts;
-    }
-    long rc = futex(&log->hdr->up_word, FUTEX_WAIT, expect, tsp);
-    return rc < 0 && errno == ETIMEDOUT ? -ETIMEDOUT : 0;
-}
-
-void rc_upring_wake_consumer(const rc_log_t *log)
-{
-    rc_shm_header_t *h = log->hdr;
-    atomic_store_explicit(&h->up_sleeping, 0, memory_order_relaxed);
-    atomic_fetch_add_explicit(&h->up_word, 1, memory_order_release);
-    futex(&h->up_word, FUTEX_WAKE, INT_MAX, NULL);
-}
-
-int rc_up_broadcast_encode(uint8_t *out, size_t cap, const rc_up_broadcast_t *m)
-{
-    size_t n = 4 + (size_t)m->topic_len + m->event_len + m->data_len;
-    if (n > cap || n > INT32_MAX)
-        return -EMSGSIZE;
-    memcpy(out, &m->topic_len, 2);
-    memcpy(out + 2, &m->event_len, 2);
-    memcpy(out + 4, m->topic, m->topic_len);
-    memcpy(out + 4 + m->topic_len, m->event, m->event_len);
-    memcpy(out + 4 + m->topic_len + m->event_len, m->data, m->data_len);
-    return (int)n;
-}
-
-int rc_up_broadcast_decode(const uint8_t *p, uint32_t len, rc_up_broadcast_t *m)
-{
-    if (len < 4)
-        return -EINVAL;
-    memcpy(&m->topic_len, p, 2);
-    memcpy(&m->event_len, p + 2, 2);
-    uint64_t names = 4ull + m->topic_len + m->event_len;
-    if (names > len)
-        return -EINVAL;
-    m->topic = (const char *)p + 4;
-    m->event = m->topic + m->topic_len;
-    m->data = m->event + m->event_len;
-    m->data_len = (uint32_t)(len - names);
-    return 0;
 }

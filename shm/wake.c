@@ -1,11 +1,8 @@
 #include "shm/wake.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "shm/futex.h"
 
 int rc_wake_prepare(rc_log_t *log, const rc_log_reader_t *r, uint32_t *expect)
 {
@@ -25,17 +22,7 @@ int rc_wake_prepare(rc_log_t *log, const rc_log_reader_t *r, uint32_t *expect)
 
 int rc_wake_wait(rc_log_t *log, uint32_t expect, int timeout_ms)
 {
-    struct timespec ts, *tsp = NULL;
-    if (timeout_ms >= 0) {
-        ts.tv_sec = timeout_ms / 1000;
-        ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
-        tsp = &ts;
-    }
-    /* Not FUTEX_PRIVATE: the word is shared between processes. */
-    long rc = syscall(SYS_futex, (uint32_t *)&log->hdr->wake_word, FUTEX_WAIT, expect, tsp, NULL, 0);
-    if (rc < 0 && errno == ETIMEDOUT)
-        return -ETIMEDOUT;
-    return 0;
+    return rc_futex_wait(&log->hdr->wake_word, expect, timeout_ms);
 }
 
 int rc_wake_readers(rc_log_t *log)
@@ -49,17 +36,27 @@ int rc_wake_readers(rc_log_t *log)
         return 0;
     /* release: a woken reader that sees the new word also sees the new tail */
     atomic_fetch_add_explicit(&h->wake_word, 1, memory_order_release);
-    syscall(SYS_futex, (uint32_t *)&h->wake_word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    rc_futex_wake_all(&h->wake_word);
     atomic_fetch_add_explicit(&h->wake_syscalls, 1, memory_order_relaxed);
     return 1;
+}
+
+static void retire(_Atomic uint32_t *retired, _Atomic uint32_t *word, _Atomic uint32_t *sleepers)
+{
+    atomic_store_explicit(retired, 1, memory_order_seq_cst);
+    /* release: a reader that sees the new word sees retired */
+    atomic_fetch_add_explicit(word, 1, memory_order_release);
+    atomic_store_explicit(sleepers, 0, memory_order_relaxed);
+    rc_futex_wake_all(word);
 }
 
 void rc_wake_retire(rc_log_t *log)
 {
     rc_shm_header_t *h = log->hdr;
-    atomic_store_explicit(&h->retired, 1, memory_order_seq_cst);
-    /* release: a reader that sees the new word sees retired */
-    atomic_fetch_add_explicit(&h->wake_word, 1, memory_order_release);
-    atomic_store_explicit(&h->sleepers, 0, memory_order_relaxed);
-    syscall(SYS_futex, (uint32_t *)&h->wake_word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    retire(&h->retired, &h->wake_word, &h->sleepers);
+}
+
+void rc_wake_retire_any(rc_shm_header_v1_t *h)
+{
+    retire(&h->retired, &h->wake_word, &h->sleepers);
 }

@@ -44,4 +44,8 @@ int rc_wake_readers(rc_log_t *log);
  * on the new value has seen the flag. */
 void rc_wake_retire(rc_log_t *log);
 
+/* The same for a region of any layout version, through the lines every
+ * version keeps in place (shm/layout.h). */
+void rc_wake_retire_any(rc_shm_header_v1_t *h);
+
 #endif

@@ -21,6 +21,7 @@
 #include "bench/loadgen/report.h"
 #include "common/alloc.h"
 #include "common/rand.h"
+#include "common/signals.h"
 
 #define NS_PER_S 1000000000ull
 #define TICK_NS 10000000ull      /* timers (heartbeats, timeouts, backoff) every 10 ms */
@@ -144,17 +145,6 @@ static int resolve(rc_lg_opts_t *o)
     o->dst.sin_port = htons((uint16_t)o->port);
     freeaddrinfo(res);
     return 0;
-}
-
-static int block_signals(void)
-{
-    sigset_t ss;
-    sigemptyset(&ss);
-    sigaddset(&ss, SIGINT);
-    sigaddset(&ss, SIGTERM);
-    sigprocmask(SIG_BLOCK, &ss, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    return signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
 static uint64_t ms_until(uint64_t now, uint64_t t)
@@ -378,7 +368,7 @@ int main(int argc, char **argv)
     if (po.nchan && !po.nchan_url)
         return die_usage("%s", "--format nchan needs --nchan-url http://H:P/pub/%s");
     rc_rand_init();
-    int sigfd = block_signals();
+    int sigfd = rc_signals_stop_fd(SFD_NONBLOCK | SFD_CLOEXEC);
     int rc;
 
     if (o.mode == RC_LG_PUBLISH) {

@@ -7,7 +7,11 @@
 #include <string.h>
 
 #include "proto/limits.h"
-#include "proto/ws_handshake.h"
+#include "proto/http_response.h"
+#include "proto/query.h"
+#include "proto/ws_origin.h"
+#include "proto/ws_request.h"
+#include "proto/ws_upgrade.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

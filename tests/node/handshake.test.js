@@ -1,5 +1,5 @@
 // The edge's HTTP side against a real edge: refusals with the statuses of
-// design.md section 7, the phoenix subprotocol, Origin checks, capacity.
+// proto/close_codes.h, the phoenix subprotocol, Origin checks, capacity.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');

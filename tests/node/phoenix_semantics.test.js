@@ -1,7 +1,7 @@
-// Phoenix Channels semantics of the edge (../shared/phoenix-protocol.md
-// section 6), frame by frame over a raw WebSocket, and the same paths through
-// the official phoenix client: duplicate join replaces, leave then phx_close,
-// stale join_refs ignored, unmatched topics, heartbeats.
+// Phoenix Channels semantics of the edge (docs/protocol.md), frame by frame
+// over a raw WebSocket, and the same paths through the official phoenix
+// client: duplicate join replaces, leave then phx_close, stale join_refs
+// ignored, unmatched topics, heartbeats.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');

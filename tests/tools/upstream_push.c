@@ -19,6 +19,8 @@
 
 #include "shm/log.h"
 #include "shm/slots.h"
+#include "shm/doorbell.h"
+#include "shm/up_msg.h"
 #include "shm/upring.h"
 
 static void nap_ms(long ms)
@@ -32,7 +34,7 @@ static void push(rc_upring_t *r, const rc_log_t *log, uint32_t type, const void 
 {
     while (rc_upring_push(r, type, p, n) == -ENOBUFS) {
         (*full)++;
-        rc_upring_ring_doorbell(log);
+        rc_doorbell_ring(log);
         nap_ms(1);
     }
 }
@@ -99,7 +101,7 @@ int main(int argc, char **argv)
             }
         }
         if (i % burst == 0 || i == count) {
-            rc_upring_ring_doorbell(&log);
+            rc_doorbell_ring(&log);
             if (pause_ms)
                 nap_ms((long)pause_ms);
         }

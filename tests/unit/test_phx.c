@@ -6,6 +6,7 @@
 
 #include "proto/limits.h"
 #include "proto/phx.h"
+#include "tests/unit/unit.h"
 
 static int decode(const char *s, rc_phx_msg_t *m, const char **why)
 {
@@ -159,7 +160,7 @@ END_TEST
 
 START_TEST(captured_binary_push_decodes)
 {
-    /* phoenix-protocol.md section 3: topic room:lobby, event bin,
+    /* Phoenix's V2 binary push as its client sends it: topic room:lobby, event bin,
      * join_ref "6", ref "14", payload 01 02 03. */
     static const uint8_t buf[] = { 0x00, 0x01, 0x02, 0x0a, 0x03, 0x36, 0x31, 0x34,
                                    0x72, 0x6f, 0x6f, 0x6d, 0x3a, 0x6c, 0x6f, 0x62, 0x62, 0x79,
@@ -440,13 +441,4 @@ static Suite *phx_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(phx_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return rc_test_run(phx_suite()); }

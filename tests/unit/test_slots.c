@@ -5,24 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define GEO(cap) (&(rc_log_geometry_t){(cap), 1024, 4096})
 #include "shm/slots.h"
+#include "tests/unit/shm_fixture.h"
+#include "tests/unit/unit.h"
 
-static char inst[64];
-static rc_log_t w;
-
-static void setup(void)
-{
-    static int n;
-    snprintf(inst, sizeof(inst), "unit-slots-%d-%d", (int)getpid(), n++);
-    ck_assert_int_eq(rc_log_open_writer(&w, inst, GEO(65536), 0), RC_LOG_CREATED);
-}
-
-static void teardown(void)
-{
-    rc_log_close(&w);
-    rc_log_unlink(inst);
-}
+RC_TEST_WRITER_FIXTURE("slots")
 
 START_TEST(claim_takes_distinct_free_slots_and_release_frees_them)
 {
@@ -62,15 +49,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("slots");
-    TCase *tc = tcase_create("slots");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    TCase *tc;
+    Suite *s = rc_test_suite("slots", &tc, setup, teardown);
     tcase_add_test(tc, claim_takes_distinct_free_slots_and_release_frees_them);
     tcase_add_test(tc, a_dead_edges_slot_is_reported_and_taken_over_before_free_ones);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rc_test_run(s);
 }

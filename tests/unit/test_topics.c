@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "edge/topics.h"
-#include "shm/log.h"
+#include "shm/topic_index.h"
+#include "tests/unit/unit.h"
 
 /* Stand-ins for connections: the table only stores the pointer. */
 static char conns[1000];
@@ -127,16 +128,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("topics");
-    TCase *tc = tcase_create("topics");
+    TCase *tc;
+    Suite *s = rc_test_suite("topics", &tc, NULL, NULL);
     tcase_add_test(tc, subscribe_find_and_unsubscribe_with_swap);
     tcase_add_test(tc, many_topics_grow_the_table_and_stay_findable);
     tcase_add_test(tc, a_million_topics_and_100k_subscribers_of_one);
     tcase_set_timeout(tc, 60);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rc_test_run(s);
 }

@@ -1,30 +1,15 @@
 /* shm/upring.c: the edge -> broker SPSC rings. */
-#define GEO(cap) (&(rc_log_geometry_t){(cap), 1024, 4096})
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "shm/upring.h"
+#include "tests/unit/shm_fixture.h"
+#include "tests/unit/unit.h"
 
-static char inst[64];
-static rc_log_t w;
-
-static void setup(void)
-{
-    static int n;
-    snprintf(inst, sizeof(inst), "unit-upring-%d-%d", (int)getpid(), n++);
-    ck_assert_int_eq(rc_log_open_writer(&w, inst, GEO(65536), 0), RC_LOG_CREATED);
-}
-
-static void teardown(void)
-{
-    rc_log_close(&w);
-    rc_log_unlink(inst);
-}
+RC_TEST_WRITER_FIXTURE("upring")
 
 START_TEST(messages_come_out_in_order_across_the_wrap)
 {
@@ -59,9 +44,14 @@ START_TEST(full_ring_refuses_and_counts_instead_of_waiting)
     ck_assert_int_eq(rc_upring_push(&r, 1, msg, sizeof(msg)), -ENOBUFS);
     ck_assert_uint_eq(atomic_load(&r.hdr->dropped), 2);
     ck_assert_int_eq(rc_upring_push(&r, 1, msg, 3000), -EMSGSIZE);
-    rc_upring_reset(&r);
+    /* Consuming makes room again. */
     uint32_t type, len;
     const uint8_t *data;
+    for (int i = 0; i < pushed; i++) {
+        ck_assert_int_eq(rc_upring_peek(&r, &type, &data, &len), 1);
+        ck_assert_uint_eq(len, sizeof(msg));
+        rc_upring_consume(&r);
+    }
     ck_assert_int_eq(rc_upring_peek(&r, &type, &data, &len), 0);
     ck_assert_int_eq(rc_upring_push(&r, 1, msg, sizeof(msg)), 0);
 }
@@ -117,90 +107,14 @@ START_TEST(threaded_producer_and_consumer_agree_on_every_message)
 }
 END_TEST
 
-/* The doorbell: a consumer that sleeps whenever every ring is empty and a
- * producer that rings after each push. A lost wake-up would hang the
- * consumer (the test's timeout fails it); the producer makes far fewer wake
- * syscalls than pushes once the consumer is busy. */
-#define DOORBELL_MSGS 100000u
-static _Atomic uint32_t producer_full;
-
-static void *ringing_producer(void *arg)
-{
-    rc_upring_t *r = arg;
-    for (uint32_t i = 1; i <= DOORBELL_MSGS;) {
-        if (rc_upring_push(r, RC_UP_BROADCAST, &i, sizeof(i)) == 0)
-            i++;
-        else
-            atomic_fetch_add(&producer_full, 1);
-        rc_upring_ring_doorbell(&w);
-    }
-    return NULL;
-}
-
-START_TEST(the_doorbell_never_loses_a_wake_up)
-{
-    rc_upring_t r = rc_upring_of(&w, 7);
-    pthread_t th;
-    pthread_create(&th, NULL, ringing_producer, &r);
-    uint32_t expect = 1, prepares = 0, bad = 0;
-    while (expect <= DOORBELL_MSGS) {
-        uint32_t type, len, v;
-        const uint8_t *data;
-        if (!rc_upring_peek(&r, &type, &data, &len)) {
-            uint32_t word;
-            prepares++;
-            if (rc_upring_prepare_sleep(&w, &word) == 0)
-                rc_upring_sleep(&w, word, -1);
-            continue;
-        }
-        memcpy(&v, data, sizeof(v));
-        bad += type != RC_UP_BROADCAST || len != sizeof(v) || v != expect;
-        rc_upring_consume(&r);
-        expect++;
-    }
-    pthread_join(th, NULL);
-    ck_assert_uint_eq(bad, 0);
-    uint64_t wakes = atomic_load(&w.hdr->up_wakes);
-    ck_assert_uint_le(wakes, prepares); /* at most one per announced sleep */
-    ck_assert_uint_lt(wakes, DOORBELL_MSGS);
-}
-END_TEST
-
-START_TEST(broadcast_messages_encode_and_decode_and_refuse_bad_lengths)
-{
-    uint8_t buf[64];
-    rc_up_broadcast_t m = {"room:1", "evt", "{\"a\":1}", 6, 3, 7}, d;
-    int n = rc_up_broadcast_encode(buf, sizeof(buf), &m);
-    ck_assert_int_eq(n, 4 + 6 + 3 + 7);
-    ck_assert_int_eq(rc_up_broadcast_decode(buf, (uint32_t)n, &d), 0);
-    ck_assert_uint_eq(d.topic_len, 6);
-    ck_assert_uint_eq(d.event_len, 3);
-    ck_assert_uint_eq(d.data_len, 7);
-    ck_assert(memcmp(d.topic, "room:1", 6) == 0 && memcmp(d.event, "evt", 3) == 0 && memcmp(d.data, "{\"a\":1}", 7) == 0);
-    ck_assert_int_eq(rc_up_broadcast_encode(buf, 10, &m), -EMSGSIZE);
-    for (uint32_t cut = 0; cut < 4 + 6 + 3; cut++) /* every prefix shorter than the names */
-        ck_assert_int_eq(rc_up_broadcast_decode(buf, cut, &d), -EINVAL);
-    ck_assert_int_eq(rc_up_broadcast_decode(buf, 4 + 6 + 3, &d), 0); /* empty data decodes; JSON is the broker's check */
-    ck_assert_uint_eq(d.data_len, 0);
-}
-END_TEST
-
 int main(void)
 {
-    Suite *s = suite_create("upring");
-    TCase *tc = tcase_create("upring");
+    TCase *tc;
+    Suite *s = rc_test_suite("upring", &tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, messages_come_out_in_order_across_the_wrap);
     tcase_add_test(tc, full_ring_refuses_and_counts_instead_of_waiting);
     tcase_add_test(tc, rings_of_different_slots_are_independent);
     tcase_add_test(tc, threaded_producer_and_consumer_agree_on_every_message);
-    tcase_add_test(tc, the_doorbell_never_loses_a_wake_up);
-    tcase_add_test(tc, broadcast_messages_encode_and_decode_and_refuse_bad_lengths);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rc_test_run(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "proto/utf8.h"
+#include "tests/unit/unit.h"
 
 #define U8(s) ((const uint8_t *)(s))
 
@@ -205,13 +206,4 @@ static Suite *utf8_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(utf8_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return rc_test_run(utf8_suite()); }

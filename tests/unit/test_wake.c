@@ -9,24 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define GEO(cap) (&(rc_log_geometry_t){(cap), 1024, 4096})
 #include "shm/wake.h"
+#include "tests/unit/shm_fixture.h"
+#include "tests/unit/unit.h"
 
-static char inst[64];
-static rc_log_t w;
-
-static void setup(void)
-{
-    static int n;
-    snprintf(inst, sizeof(inst), "unit-wake-%d-%d", (int)getpid(), n++);
-    ck_assert_int_eq(rc_log_open_writer(&w, inst, GEO(65536), 0), RC_LOG_CREATED);
-}
-
-static void teardown(void)
-{
-    rc_log_close(&w);
-    rc_log_unlink(inst);
-}
+RC_TEST_WRITER_FIXTURE("wake")
 
 static void put(void)
 {
@@ -135,15 +122,15 @@ START_TEST(a_replaced_region_wakes_its_readers_and_says_so)
     wait_until_a_reader_sleeps();
     /* The same geometry is re-attached, never retired. */
     rc_log_t same;
-    ck_assert_int_eq(rc_log_open_writer(&same, inst, GEO(65536), 1), RC_LOG_REATTACHED);
+    ck_assert_int_eq(rc_log_open_writer(&same, inst, RC_TEST_GEO(65536), 1), RC_LOG_REATTACHED);
     rc_log_close(&same);
     ck_assert_int_eq(atomic_load(&w.hdr->retired), 0);
     /* Another geometry without --recreate_log is refused and retires nothing. */
     rc_log_t other;
-    ck_assert_int_eq(rc_log_open_writer(&other, inst, GEO(131072), 0), -EEXIST);
+    ck_assert_int_eq(rc_log_open_writer(&other, inst, RC_TEST_GEO(131072), 0), -EEXIST);
     ck_assert_int_eq(atomic_load(&w.hdr->retired), 0);
     /* With it, the old region is retired and its sleeping reader woken. */
-    ck_assert_int_eq(rc_log_open_writer(&other, inst, GEO(131072), 1), RC_LOG_CREATED);
+    ck_assert_int_eq(rc_log_open_writer(&other, inst, RC_TEST_GEO(131072), 1), RC_LOG_CREATED);
     pthread_join(th, NULL);
     ck_assert_int_eq(atomic_load(&retired_seen), 1);
     ck_assert_int_eq(atomic_load(&other.hdr->retired), 0); /* the new one is live */
@@ -154,17 +141,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wake");
-    TCase *tc = tcase_create("wake");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    TCase *tc;
+    Suite *s = rc_test_suite("wake", &tc, setup, teardown);
     tcase_add_test(tc, commit_without_sleepers_makes_no_wake_syscall);
     tcase_add_test(tc, prepare_refuses_to_sleep_when_records_are_waiting);
     tcase_add_test(tc, sleeping_reader_is_woken_by_one_syscall);
     tcase_add_test(tc, a_replaced_region_wakes_its_readers_and_says_so);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rc_test_run(s);
 }

@@ -6,6 +6,7 @@
 #include "proto/close_codes.h"
 #include "proto/utf8.h"
 #include "proto/ws_frame.h"
+#include "tests/unit/unit.h"
 
 #define MAXP (16u << 20)
 
@@ -395,13 +396,4 @@ static Suite *frame_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(frame_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return rc_test_run(frame_suite()); }

@@ -6,6 +6,7 @@
 #include "proto/close_codes.h"
 #include "proto/ws_frame.h"
 #include "proto/ws_reader.h"
+#include "tests/unit/unit.h"
 
 #define MAXM 1024
 
@@ -268,13 +269,4 @@ static Suite *reader_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(reader_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return rc_test_run(reader_suite()); }

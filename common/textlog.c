@@ -1,15 +1,17 @@
-#include "common/log.h"
+#include "common/textlog.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 static const char *component = "ringcast";
 
-void rc_log_set_component(const char *name) { component = name; }
+void rc_textlog_set_component(const char *name) { component = name; }
 
-void rc_logf(const char *level, const char *fmt, ...)
+void rc_textlog(const char *level, const char *fmt, ...)
 {
     char line[1024];
     struct timeval tv;
@@ -34,11 +36,11 @@ void rc_logf(const char *level, const char *fmt, ...)
     (void)w;
 }
 
-int rc_log_allow(rc_log_limit_t *l, int interval_s)
+int rc_textlog_allow(rc_textlog_limit_t *l, int interval_s)
 {
-    time_t now = time(NULL);
-    if (now - l->last >= interval_s) {
-        l->last = now;
+    uint64_t now = rc_clock_mono_ms() + 1; /* + 1: never 0, which means "none yet" */
+    if (!l->last_ms || now - l->last_ms >= (uint64_t)interval_s * 1000u) {
+        l->last_ms = now;
         return 1;
     }
     l->suppressed++;

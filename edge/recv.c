@@ -1,0 +1,178 @@
+/* Receiving: bytes from the provided-buffer ring through the handshake,
+ * then WebSocket frames, to whole client messages (edge/channel.c).
+ *
+ * Receive uses one multishot recv per connection from the edge's provided
+ * buffer ring: a buffer is ours only while its completion is processed, so
+ * bytes of an incomplete frame are copied into a small per-connection buffer
+ * (c->in) that exists only while something is incomplete. */
+#include "edge/edge.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "proto/close_codes.h"
+#include "proto/limits.h"
+#include "proto/ws_frame.h"
+
+static rc_inbuf_t *inbuf_append(rc_inbuf_t *b, const uint8_t *data, size_t n)
+{
+    uint32_t len = b ? b->len : 0;
+    uint32_t cap = b ? b->cap : 0;
+    if (len + n > cap) {
+        size_t ncap = cap ? cap : 256;
+        while (ncap < len + n)
+            ncap *= 2;
+        b = rc_xrealloc(b, sizeof(*b) + ncap);
+        b->cap = (uint32_t)ncap;
+        b->len = len;
+    }
+    memcpy(b->data + b->len, data, n);
+    b->len += (uint32_t)n;
+    return b;
+}
+
+static void deliver(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const uint8_t *data, size_t len)
+{
+    rc_channel_on_message(e, c, opcode, data, len);
+}
+
+/* Consumes complete frames from buf; returns the bytes consumed. Payloads
+ * are unmasked in place (the buffer is ours). */
+static size_t consume_frames(rc_edge_t *e, rc_conn_t *c, uint8_t *buf, size_t len)
+{
+    size_t off = 0;
+    while (off < len && c->state == RC_CONN_OPEN) {
+        rc_ws_frame_t f;
+        int h = rc_ws_frame_parse(buf + off, len - off, e->max_message, &f);
+        if (h == 0)
+            break;
+        if (h < 0) {
+            rc_conn_close(e, c, (uint16_t)-h);
+            return len;
+        }
+        if (len - off - (size_t)h < f.payload_len)
+            break; /* payload incomplete */
+        uint8_t *payload = buf + off + h;
+        rc_ws_unmask(payload, (size_t)f.payload_len, f.mask, 0);
+        uint8_t opcode = 0;
+        uint16_t code = 0;
+        int ev = rc_ws_reader_frame(&c->wsr, &f, payload, &opcode, &code);
+        off += (size_t)h + (size_t)f.payload_len;
+        if (ev < 0) {
+            rc_conn_close(e, c, (uint16_t)-ev);
+            return len;
+        }
+        switch (ev) {
+        case RC_WS_EV_FRAGMENT:
+            c->msg = inbuf_append(c->msg, payload, (size_t)f.payload_len);
+            break;
+        case RC_WS_EV_MESSAGE:
+            if (c->msg) {
+                c->msg = inbuf_append(c->msg, payload, (size_t)f.payload_len);
+                rc_inbuf_t *m = c->msg;
+                c->msg = NULL;
+                deliver(e, c, opcode, m->data, m->len);
+                free(m);
+            } else {
+                deliver(e, c, opcode, payload, (size_t)f.payload_len);
+            }
+            break;
+        case RC_WS_EV_PING:
+            rc_out_frame(e, c, RC_WS_OP_PONG, payload, (size_t)f.payload_len);
+            break;
+        case RC_WS_EV_PONG:
+            break;
+        case RC_WS_EV_CLOSE: {
+            /* Echo the client's close (RFC 6455 5.5.1), then end the TCP side. */
+            uint8_t frame[127];
+            size_t n = code == 1005 ? rc_ws_close_encode(frame, 0, NULL) : rc_ws_close_encode(frame, code, "");
+            rc_conn_set_closing(e, c);
+            rc_out_bytes(e, c, frame, n);
+            c->flags |= RC_CF_CLOSE_AFTER_SEND;
+            return len;
+        }
+        }
+    }
+    return off;
+}
+
+static size_t consume(rc_edge_t *e, rc_conn_t *c, uint8_t *buf, size_t len)
+{
+    size_t off = 0;
+    if (c->state == RC_CONN_HANDSHAKE) {
+        int r = rc_handshake_feed(e, c, buf, len);
+        if (r <= 0)
+            return r < 0 ? len : 0;
+        off = (size_t)r;
+    }
+    return off + consume_frames(e, c, buf + off, len - off);
+}
+
+/* The most bytes a connection may keep while incomplete. */
+static size_t pending_limit(rc_edge_t *e, rc_conn_t *c)
+{
+    return c->state == RC_CONN_HANDSHAKE ? RC_HS_MAX_BYTES : e->max_message + RC_WS_MAX_HEADER;
+}
+
+static void feed(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
+{
+    if (c->state == RC_CONN_CLOSING)
+        return; /* closing: what the client still sends is read and dropped */
+    c->last_rx_s = rc_clock_mono_s();
+    if (c->in) {
+        /* The parsers refuse oversize input themselves (431 for a header
+         * block, 1009 for a frame header over max_message) before c->in can
+         * pass these bounds; this is the backstop. */
+        if (c->in->len + n > pending_limit(e, c) + e->buf_size) {
+            rc_conn_close(e, c, RC_CLOSE_TOO_BIG);
+            return;
+        }
+        c->in = inbuf_append(c->in, data, n);
+        size_t used = consume(e, c, c->in->data, c->in->len);
+        if (used >= c->in->len || c->state == RC_CONN_CLOSING) {
+            free(c->in);
+            c->in = NULL;
+        } else if (used) {
+            memmove(c->in->data, c->in->data + used, c->in->len - used);
+            c->in->len -= (uint32_t)used;
+        }
+        return;
+    }
+    size_t used = consume(e, c, data, n);
+    if (used < n && c->state != RC_CONN_CLOSING)
+        c->in = inbuf_append(NULL, data + used, n - used);
+}
+
+void rc_conn_on_recv(rc_edge_t *e, rc_conn_t *c, const struct io_uring_cqe *cqe)
+{
+    int more = cqe->flags & IORING_CQE_F_MORE;
+    if (!more)
+        c->flags &= ~RC_CF_RECV_ARMED;
+    if (cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
+        unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+        feed(e, c, rc_edge_buf_addr(e, bid), (size_t)cqe->res);
+        rc_edge_buf_return(e, bid);
+    } else if (cqe->res == -ENOBUFS && !(c->flags & RC_CF_SHUT)) {
+        /* Every buffer is in use this instant: re-arm at the end of the turn. */
+        if (!(c->flags & RC_CF_RECV_STARVED)) {
+            c->flags |= RC_CF_RECV_STARVED;
+            c->next = e->starved;
+            e->starved = c;
+        }
+        return;
+    } else if (cqe->res <= 0) {
+        /* The peer closed its side, the socket failed, or our shutdown ended
+         * the receive. A peer that only half-closed after its request still
+         * gets the answer already queued for it (a refusal, a close echo). */
+        int answer_pending = cqe->res == 0 && (c->flags & RC_CF_CLOSE_AFTER_SEND);
+        if (!(c->flags & RC_CF_SHUT) && !answer_pending)
+            rc_conn_abort(e, c);
+        rc_conn_maybe_free(e, c);
+        return;
+    }
+    if (!(c->flags & (RC_CF_RECV_ARMED | RC_CF_SHUT | RC_CF_RECV_STARVED)))
+        rc_edge_arm_recv(e, c);
+}
