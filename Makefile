@@ -20,7 +20,7 @@ CFLAGS  += -std=c11 $(WARN) -D_GNU_SOURCE -I. -MMD -MP
 # libcrypto (SHA-1 of the WebSocket accept key).
 LIB_LIBS     := -ljansson -lcrypto
 BROKER_LIBS  := $(LIB_LIBS) -levent -lmsgpackc -lpthread
-EDGE_LIBS    := $(LIB_LIBS) -luring
+EDGE_LIBS    := $(LIB_LIBS) -luring -levent -lpthread
 LOADGEN_LIBS := $(LIB_LIBS) -lm
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
@@ -74,7 +74,8 @@ endef
 
 # Test tools (tests/tools/*.c): small programs the integration tests drive.
 $(TOOL_BINS): $(BUILD)/bin/%: $(BUILD)/obj/tests/tools/%.o $(LIB)
-	$(call link,$(LIB_LIBS))
+	$(call link,$(LIB_LIBS) $(TOOL_LIBS))
+$(BUILD)/bin/seccomp_exec: TOOL_LIBS := -lseccomp
 
 $(BROKER): $(call obj,$(BROKER_SRC)) $(LIB)
 	$(call link,$(BROKER_LIBS))
@@ -104,6 +105,7 @@ micro: $(MICRO_BINS)
 
 # Unit tests of edge/ files link those objects too (the rest is in LIB).
 $(BUILD)/tests/test_topics: $(BUILD)/obj/edge/topics.o
+$(BUILD)/tests/test_log_watch: $(BUILD)/obj/edge/log_watch.o
 $(UNIT_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(call link,$(LIB_LIBS) -lpthread $$(pkg-config --libs check))
 

@@ -26,9 +26,13 @@ void rc_api_healthz(struct evhttp_request *req, void *arg)
             continue;
         }
         uint64_t lag = rc_slot_lag(next, RC_SLOT_GET(s, cursor_seq));
-        json_array_append_new(edges, json_pack("{s:i,s:i,s:I,s:I}", "slot", (int)i, "pid",
+        uint64_t io = RC_SLOT_GET(s, io_backend);
+        json_array_append_new(edges, json_pack("{s:i,s:i,s:I,s:I,s:s}", "slot", (int)i, "pid",
                                                (int)RC_SLOT_GET(s, pid), "connections",
-                                               (json_int_t)RC_SLOT_GET(s, connections), "lag", (json_int_t)lag));
+                                               (json_int_t)RC_SLOT_GET(s, connections), "lag", (json_int_t)lag,
+                                               "io_backend", io == RC_SLOT_IO_URING   ? "uring"
+                                                             : io == RC_SLOT_IO_EPOLL ? "epoll"
+                                                                                      : "starting"));
     }
     json_t *o = json_pack("{s:s,s:I,s:o,s:i,s:I}", "status", dead ? "degraded" : "ok", "seq",
                           (json_int_t)(next - 1), "edges", edges, "dead_slots", dead, "wake_syscalls",

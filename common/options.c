@@ -18,6 +18,7 @@ const rc_opt_t rc_opts[] = {
     {"max_batch", "1000", RC_OPT_BROKER, "most events in one `POST /api/push/batch` (413 above)"},
     {"api_keys", "", RC_OPT_BROKER, "producer API keys, comma-separated (several for rotation), sent as `Authorization: Bearer <key>`; empty: no auth. Prefer a `--config` file to a flag"},
     {"compat", "", RC_OPT_BOTH, "`pushex`: PushEx drop-in mode (PushEx replies and envelope, edges also serve `/push_socket/websocket`); empty: off"},
+    {"io_backend", "auto", RC_OPT_EDGE, "`auto`, `uring` or `epoll`: the edge's I/O backend. `auto` uses io_uring when the ring and every feature the edge needs work (Linux 6.7+, not refused by seccomp), else libevent's epoll, and logs why; `uring` refuses to start without io_uring"},
     {"edge_host", "0.0.0.0", RC_OPT_EDGE, "address the edges listen on (all edges share it, SO_REUSEPORT)"},
     {"edge_port", "4000", RC_OPT_EDGE, "WebSocket port of the edges"},
     {"ws_path", "/socket/websocket", RC_OPT_EDGE, "WebSocket path (Phoenix's `/socket` mount + `/websocket`)"},

@@ -82,5 +82,5 @@ void rc_conn_on_accept(rc_edge_t *e, int fd)
     e->nconns++;
     RC_SLOT_ADD(e->slot, accepted, 1);
     RC_SLOT_SET(e->slot, connections, e->nconns);
-    rc_edge_arm_recv(e, c);
+    e->io->recv_start(e, c);
 }

@@ -14,13 +14,12 @@
 #include "proto/ws_frame.h"
 #include "shm/slots.h"
 
-rc_conn_t *rc_conn_lookup(rc_edge_t *e, uint64_t ud)
+rc_conn_t *rc_conn_lookup(rc_edge_t *e, int fd, uint32_t gen)
 {
-    int fd = RC_UD_FD(ud);
     if (fd < 0 || (uint32_t)fd >= e->by_fd_cap)
         return NULL;
     rc_conn_t *c = e->by_fd[fd];
-    return c && (c->gen & 0xffffff) == RC_UD_GEN(ud) ? c : NULL;
+    return c && (c->gen & 0xffffff) == (gen & 0xffffff) ? c : NULL;
 }
 
 void rc_conn_close(rc_edge_t *e, rc_conn_t *c, uint16_t code)
@@ -81,6 +80,7 @@ void rc_conn_free_pending(rc_edge_t *e)
         rc_channel_unsubscribe_all(e, c);
         rc_wheel_del(e, c);
         rc_out_free(c);
+        e->io->conn_free(e, c);
         free(c->in);
         free(c->msg);
         free(c->subs);

@@ -42,11 +42,7 @@ static void arm_timer(rc_edge_t *e, uint64_t ms)
 {
     if (ms < RC_DRAIN_MIN_SLEEP_MS)
         ms = RC_DRAIN_MIN_SLEEP_MS;
-    e->drain_ts.tv_sec = (long long)(ms / 1000);
-    e->drain_ts.tv_nsec = (long long)(ms % 1000) * 1000000;
-    struct io_uring_sqe *sqe = rc_edge_sqe(e);
-    io_uring_prep_timeout(sqe, &e->drain_ts, 0, 0);
-    io_uring_sqe_set_data64(sqe, RC_UD(RC_OP_TIMER, 0, 0));
+    e->io->timer_arm(e, ms);
 }
 
 /* Closes the connection an item names, if it is still the same one and not
@@ -62,7 +58,7 @@ void rc_drain_start(rc_edge_t *e)
 {
     rc_drain_t *d = &e->drain;
     e->draining = 1;
-    shutdown(e->listen_fd, SHUT_RDWR); /* ends the multishot accept */
+    e->io->stop_accept(e);
     d->items = rc_xcalloc(e->nconns ? e->nconns : 1, sizeof(*d->items));
     for (uint32_t fd = 0; fd < e->by_fd_cap && d->n < e->nconns; fd++) {
         rc_conn_t *c = e->by_fd[fd];
@@ -116,7 +112,7 @@ void rc_drain_now(rc_edge_t *e)
     /* Hand the close frames to the kernel before the loop ends; they go out
      * as the process closes its sockets. */
     rc_out_flush(e);
-    io_uring_submit(&e->ring);
+    e->io->submit(e);
     e->stop = 1;
 }
 

@@ -1,4 +1,6 @@
-/* The edge: one io_uring loop, one thread, owning its client sockets.
+/* The edge: one event loop, one thread, owning its client sockets. The
+ * loop's I/O goes through one of two backends (edge/io.h): io_uring, or
+ * libevent on epoll where io_uring is refused.
  *
  * Ownership and lifetime:
  *  - rc_edge_t lives for the process; everything below belongs to its loop
@@ -13,11 +15,11 @@
 #ifndef RC_EDGE_EDGE_H
 #define RC_EDGE_EDGE_H
 
-#include <liburing.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
 #include "common/config.h"
+#include "edge/io.h"
 #include "edge/timers.h"
 #include "edge/topics.h"
 #include "proto/limits.h"
@@ -25,33 +27,16 @@
 #include "proto/ws_reader.h"
 #include "shm/log.h"
 
-/* user_data of every SQE: op in the top byte, connection generation in the
- * next 24 bits, fd in the low 32. */
-enum rc_op {
-    RC_OP_ACCEPT = 1,
-    RC_OP_RECV,
-    RC_OP_SEND,
-    RC_OP_POLLOUT,
-    RC_OP_FUTEX,
-    RC_OP_SIGNAL,
-    RC_OP_TIMER,
-    RC_OP_TICK,
-};
-#define RC_UD(op, gen, fd) (((uint64_t)(op) << 56) | (((uint64_t)(gen) & 0xffffff) << 32) | (uint32_t)(fd))
-#define RC_UD_OP(ud) ((unsigned)((ud) >> 56))
-#define RC_UD_GEN(ud) ((uint32_t)(((ud) >> 32) & 0xffffff))
-#define RC_UD_FD(ud) ((int)(uint32_t)(ud))
-
 enum rc_conn_state { RC_CONN_HANDSHAKE = 1, RC_CONN_OPEN, RC_CONN_CLOSING };
 
 enum rc_conn_flag {
-    RC_CF_SEND_INFLIGHT = 1 << 0, /* a send or pollout is in flight */
-    RC_CF_RECV_ARMED = 1 << 1,    /* multishot receive is armed */
+    RC_CF_SEND_INFLIGHT = 1 << 0, /* a send or a wait for writability is in flight */
+    RC_CF_RECV_ARMED = 1 << 1,    /* a receive may still complete */
     RC_CF_PHOENIX_PROTO = 1 << 2, /* answered Sec-WebSocket-Protocol: phoenix */
     RC_CF_DIRTY = 1 << 3,         /* on the edge's flush list */
     RC_CF_SHUT = 1 << 4,          /* shutdown(2) done; waiting for ops to end */
     RC_CF_CLOSE_AFTER_SEND = 1 << 5,
-    RC_CF_RECV_STARVED = 1 << 6,  /* receive ended for lack of buffers */
+    RC_CF_RECV_STARVED = 1 << 6,  /* receive ended for lack of buffers (io_uring) */
     RC_CF_FREE = 1 << 7,          /* on the free list */
 };
 
@@ -105,7 +90,8 @@ typedef struct rc_drain {
 
 typedef struct rc_edge {
     rc_config_t cfg;
-    struct io_uring ring;
+    const rc_io_ops_t *io; /* the I/O backend (edge/io.h) */
+    void *io_state;        /* its state, owned by it */
     rc_log_t log;
     rc_log_reader_t reader;
     rc_shm_slot_t *slot;
@@ -120,40 +106,28 @@ typedef struct rc_edge {
     rc_topics_t topics;
     rc_conn_t *dirty;      /* connections with output to flush this turn */
     rc_conn_t *to_free;    /* connections to free at the end of the turn */
-    rc_conn_t *starved;    /* receive to re-arm once buffers are back */
-    struct io_uring_buf_ring *bufring;
-    uint8_t *bufs;
-    uint32_t nbufs, buf_size;
-    int futex_armed;
+    uint32_t nbufs, buf_size; /* receive buffers: how many (io_uring's ring), bytes of each */
+    int log_armed;         /* a wait on the log's futex word is in flight */
     int log_ready;         /* the futex fired or may have: read the log */
     int draining;
     int log_retired;       /* the region was replaced (rc_wake_retire): drain, the supervisor restarts us */
     int stop;
-    struct __kernel_timespec drain_ts;
     rc_drain_t drain;
     uint64_t drain_ms;     /* drain window */
     rc_conn_t *wheel[RC_WHEEL_SLOTS];
     uint32_t wheel_now;
     uint64_t wheel_count;
     int wheel_armed;
-    struct __kernel_timespec wheel_ts;
     /* limits */
     uint64_t max_connections, max_message, max_channels, out_queue_max;
     uint64_t idle_timeout_ms, handshake_timeout_ms;
     const char *ws_path;
     const char *check_origin;
-    uint64_t ring_flags;   /* IORING_SETUP_* actually in effect */
 } rc_edge_t;
 
-/* uring.c */
-int rc_edge_uring_init(rc_edge_t *e);
-struct io_uring_sqe *rc_edge_sqe(rc_edge_t *e);
-void rc_edge_arm_accept(rc_edge_t *e);
-void rc_edge_arm_recv(rc_edge_t *e, rc_conn_t *c);
-void rc_edge_arm_futex(rc_edge_t *e);
-void rc_edge_arm_signal(rc_edge_t *e);
-void rc_edge_buf_return(rc_edge_t *e, unsigned bid);
-uint8_t *rc_edge_buf_addr(rc_edge_t *e, unsigned bid);
+/* main.c: a stop signal arrived (SIGTERM/SIGINT): drain, or stop now if
+ * already draining. */
+void rc_edge_on_signal(rc_edge_t *e);
 
 /* accept.c: a new connection on fd, admitted or refused with 503. */
 void rc_conn_on_accept(rc_edge_t *e, int fd);
@@ -165,8 +139,12 @@ void rc_conn_on_accept(rc_edge_t *e, int fd);
  * 503, so a full edge refuses cleanly instead of leaving clients hanging. */
 void rc_conn_on_accept_error(rc_edge_t *e, int err);
 
-/* recv.c: one receive completion of c (bytes, end of stream, or no buffer). */
-void rc_conn_on_recv(rc_edge_t *e, rc_conn_t *c, const struct io_uring_cqe *cqe);
+/* recv.c: bytes received on c (the caller's buffer, which may be changed:
+ * payloads are unmasked in place). */
+void rc_conn_on_data(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n);
+/* recv.c: c's receive ended (res 0: the peer closed its side; < 0: an
+ * error, or our shutdown). The backend cleared RC_CF_RECV_ARMED. */
+void rc_conn_on_recv_end(rc_edge_t *e, rc_conn_t *c, int res);
 
 /* conn.c */
 /* Queues a close frame with code (a WebSocket) or aborts (before the
@@ -180,9 +158,9 @@ void rc_conn_abort(rc_edge_t *e, rc_conn_t *c);
 void rc_conn_maybe_free(rc_edge_t *e, rc_conn_t *c);
 /* End of a loop turn: frees the connections queued by rc_conn_maybe_free. */
 void rc_conn_free_pending(rc_edge_t *e);
-/* The connection an operation's user_data names, or NULL if it is gone
- * (or its fd was reused: the generation differs). */
-rc_conn_t *rc_conn_lookup(rc_edge_t *e, uint64_t ud);
+/* The connection on fd if it is still the one of generation gen (24 bits),
+ * else NULL (gone, or its fd was reused). */
+rc_conn_t *rc_conn_lookup(rc_edge_t *e, int fd, uint32_t gen);
 
 /* handshake.c: returns bytes consumed (> 0), 0 if more are needed, < 0 if
  * the connection was refused (and is closing). */

@@ -41,9 +41,10 @@ static int healthz(rc_edge_t *e, rc_conn_t *c)
     char body[256];
     uint64_t next = rc_log_next_seq(&e->log);
     uint64_t lag = rc_slot_lag(next, e->reader.seq);
-    snprintf(body, sizeof(body), "{\"status\":\"%s\",\"slot\":%d,\"connections\":%llu,\"lag\":%llu}\n",
+    snprintf(body, sizeof(body),
+             "{\"status\":\"%s\",\"slot\":%d,\"connections\":%llu,\"lag\":%llu,\"io_backend\":\"%s\"}\n",
              e->draining ? "draining" : "ok", e->slot_idx, (unsigned long long)(e->nconns - 1),
-             (unsigned long long)lag);
+             (unsigned long long)lag, e->io->name);
     return respond_and_close(e, c, e->draining ? 503 : 200, "application/json", NULL, body);
 }
 

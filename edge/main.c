@@ -1,5 +1,6 @@
 /* edge: holds client WebSocket connections and delivers the log to them.
- * One thread, one io_uring loop (edge/edge.h says who owns what). */
+ * One thread, one event loop on io_uring or epoll (edge/edge.h says who
+ * owns what, edge/io.h what the backends do). */
 #include "edge/edge.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include "common/signals.h"
 #include "proto/close_codes.h"
 #include "shm/slots.h"
+#include "shm/wake.h"
 
 static int open_log(rc_edge_t *e, const char *instance, uint64_t wait_ms)
 {
@@ -101,69 +103,31 @@ static int load_limits(rc_edge_t *e)
     return 0;
 }
 
-static void on_cqe(rc_edge_t *e, struct io_uring_cqe *cqe)
+void rc_edge_on_signal(rc_edge_t *e)
 {
-    uint64_t ud = cqe->user_data;
-    rc_conn_t *c;
-    switch (RC_UD_OP(ud)) {
-    case RC_OP_ACCEPT:
-        if (cqe->res >= 0)
-            rc_conn_on_accept(e, cqe->res);
-        else if (!e->draining)
-            rc_conn_on_accept_error(e, -cqe->res);
-        if (!(cqe->flags & IORING_CQE_F_MORE) && !e->draining)
-            rc_edge_arm_accept(e);
-        break;
-    case RC_OP_RECV:
-        c = rc_conn_lookup(e, ud);
-        if (c)
-            rc_conn_on_recv(e, c, cqe);
-        else if (cqe->flags & IORING_CQE_F_BUFFER)
-            rc_edge_buf_return(e, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-        break;
-    case RC_OP_SEND:
-        if ((c = rc_conn_lookup(e, ud)))
-            rc_out_on_send(e, c, cqe->res);
-        break;
-    case RC_OP_POLLOUT:
-        if ((c = rc_conn_lookup(e, ud)))
-            rc_out_on_pollout(e, c, cqe->res);
-        break;
-    case RC_OP_FUTEX:
-        e->futex_armed = 0;
-        e->log_ready = 1;
-        RC_SLOT_ADD(e->slot, wakeups, 1);
-        break;
-    case RC_OP_SIGNAL:
-        if (e->draining) {
-            rc_drain_now(e);
-        } else {
-            rc_drain_start(e);
-            rc_edge_arm_signal(e);
-        }
-        break;
-    case RC_OP_TICK:
-        rc_wheel_tick(e);
-        break;
-    case RC_OP_TIMER:
-        rc_drain_on_timer(e);
-        break;
-    }
+    if (e->draining)
+        rc_drain_now(e);
+    else
+        rc_drain_start(e);
 }
 
-static void rearm_starved(rc_edge_t *e)
+/* Sleeps on the log unless records are waiting or a wait is in flight. */
+static void arm_log_wait(rc_edge_t *e)
 {
-    rc_conn_t *list = e->starved;
-    e->starved = NULL;
-    while (list) {
-        rc_conn_t *c = list;
-        list = c->next;
-        c->flags &= ~RC_CF_RECV_STARVED;
-        if (c->flags & RC_CF_SHUT)
-            rc_conn_maybe_free(e, c);
-        else
-            rc_edge_arm_recv(e, c);
+    if (e->log_armed)
+        return;
+    uint32_t expect;
+    int rc = rc_wake_prepare(&e->log, &e->reader, &expect);
+    if (rc == -EPIPE) {
+        e->log_retired = 1; /* the broker replaced the region: nothing more comes here */
+        return;
     }
+    if (rc < 0) {
+        e->log_ready = 1; /* records arrived while we were getting ready to sleep */
+        return;
+    }
+    e->log_armed = 1;
+    e->io->log_wait(e, expect);
 }
 
 /* Liveness for the broker: at most one store a second, only when the loop
@@ -182,29 +146,18 @@ static void run(rc_edge_t *e)
         if (e->log_ready)
             rc_fanout_drain(e);
         rc_out_flush(e);
-        rearm_starved(e);
         rc_conn_free_pending(e);
         if (e->draining && e->nconns == 0)
             break;
         if (!e->log_ready)
-            rc_edge_arm_futex(e); /* sets log_ready if records slipped in */
+            arm_log_wait(e); /* sets log_ready if records slipped in */
         if (e->log_retired && !e->draining) {
             rc_textlog("warn", "msg=\"the log region was replaced by a new one: draining; the supervisor restarts "
-                            "this edge on the new region\"");
+                               "this edge on the new region\"");
             rc_drain_start(e);
             continue;
         }
-        if (e->log_ready)
-            io_uring_submit_and_get_events(&e->ring);
-        else
-            io_uring_submit_and_wait(&e->ring, 1);
-        struct io_uring_cqe *cqe;
-        unsigned head, n = 0;
-        io_uring_for_each_cqe(&e->ring, head, cqe) {
-            on_cqe(e, cqe);
-            n++;
-        }
-        io_uring_cq_advance(&e->ring, n);
+        e->io->poll(e, !e->log_ready);
     }
 }
 
@@ -249,28 +202,22 @@ int main(int argc, char **argv)
 
     /* Failing from here on, give the slot back: a dead holder would keep it
      * (and /healthz degraded) until another edge takes it over. */
-    if (rc_edge_uring_init(e) < 0) {
-        rc_slot_release(&e->log, e->slot_idx, getpid());
-        return 1;
-    }
     e->listen_fd = listen_on(rc_cfg_str(&e->cfg, "edge_host"), port);
-    if (e->listen_fd < 0) {
+    if (e->listen_fd < 0 || rc_io_select(e, rc_cfg_str(&e->cfg, "io_backend")) < 0) {
         rc_slot_release(&e->log, e->slot_idx, getpid());
         return 1;
     }
     rc_log_reader_at_tail(&e->log, &e->reader);
     RC_SLOT_SET(e->slot, cursor_pos, e->reader.pos);
     RC_SLOT_SET(e->slot, cursor_seq, rc_log_next_seq(&e->log));
-    rc_edge_arm_accept(e);
-    rc_edge_arm_signal(e);
-    rc_textlog("info", "msg=\"edge listening\" url=ws://%s:%llu%s slot=%d ring_flags=0x%llx",
-            rc_cfg_str(&e->cfg, "edge_host"), (unsigned long long)port, e->ws_path, e->slot_idx,
-            (unsigned long long)e->ring_flags);
+    e->io->start(e);
+    rc_textlog("info", "msg=\"edge listening\" url=ws://%s:%llu%s slot=%d io_backend=%s",
+               rc_cfg_str(&e->cfg, "edge_host"), (unsigned long long)port, e->ws_path, e->slot_idx, e->io->name);
     run(e);
 
     rc_textlog("info", "msg=\"edge stopped\" connections_left=%llu", (unsigned long long)e->nconns);
     rc_slot_release(&e->log, e->slot_idx, getpid());
-    io_uring_queue_exit(&e->ring);
+    e->io->fini(e);
     rc_log_close(&e->log);
     rc_topics_free(&e->topics);
     rc_drain_free(e);

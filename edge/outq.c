@@ -2,9 +2,9 @@
  *
  * One send in flight per connection: bytes of two frames never interleave on
  * a socket. Frames due while a send is in flight wait here as log positions
- * (not copies) and leave together in the next vectored send. Sends carry
- * MSG_DONTWAIT: the kernel has the bytes when the completion arrives, so a
- * slow socket never pins shm; -EAGAIN waits for POLLOUT instead. A short
+ * (not copies) and leave together in the next vectored send. Sends never
+ * block (edge/io.h): the kernel has the bytes when the completion arrives,
+ * so a slow socket never pins shm; -EAGAIN waits for writability instead. A short
  * send copies only the unsent rest of a log frame into the queue.
  *
  * Lapping: a log frame is checked intact before it is handed to the kernel
@@ -14,7 +14,6 @@
 #include "edge/edge.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -226,19 +225,11 @@ static void send_now(rc_edge_t *e, rc_conn_t *c)
         q->iov[i].iov_len = it->len;
     }
     q->inflight = n;
-    struct io_uring_sqe *sqe = rc_edge_sqe(e);
-    if (n == 1) {
-        /* The common case at low rates: a plain send skips the kernel's
-         * msghdr and iovec import (about 5% of an edge's broadcast CPU). */
-        io_uring_prep_send(sqe, c->fd, q->iov[0].iov_base, q->iov[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL);
-    } else {
-        memset(&q->msg, 0, sizeof(q->msg));
-        q->msg.msg_iov = q->iov;
-        q->msg.msg_iovlen = n;
-        io_uring_prep_sendmsg(sqe, c->fd, &q->msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    }
-    io_uring_sqe_set_data64(sqe, RC_UD(RC_OP_SEND, c->gen, c->fd));
+    memset(&q->msg, 0, sizeof(q->msg));
+    q->msg.msg_iov = q->iov;
+    q->msg.msg_iovlen = n;
     c->flags |= RC_CF_SEND_INFLIGHT;
+    e->io->send(e, c, &q->msg);
 }
 
 static void shut(rc_edge_t *e, rc_conn_t *c)
@@ -281,9 +272,7 @@ void rc_out_on_send(rc_edge_t *e, rc_conn_t *c, int res)
     rc_outq_t *q = c->outq;
     if (res == -EAGAIN && !(c->flags & RC_CF_SHUT)) {
         /* Socket buffer full: wait until it drains; the send stays "in flight". */
-        struct io_uring_sqe *sqe = rc_edge_sqe(e);
-        io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
-        io_uring_sqe_set_data64(sqe, RC_UD(RC_OP_POLLOUT, c->gen, c->fd));
+        e->io->wait_writable(e, c);
         return;
     }
     c->flags &= ~RC_CF_SEND_INFLIGHT;

@@ -1,10 +1,11 @@
 /* Receiving: bytes from the provided-buffer ring through the handshake,
  * then WebSocket frames, to whole client messages (edge/channel.c).
  *
- * Receive uses one multishot recv per connection from the edge's provided
- * buffer ring: a buffer is ours only while its completion is processed, so
+ * The backend hands over bytes in a buffer that is ours only during the
+ * call (io_uring's provided buffers, epoll's one shared read buffer), so
  * bytes of an incomplete frame are copied into a small per-connection buffer
- * (c->in) that exists only while something is incomplete. */
+ * (c->in) that exists only while something is incomplete: an idle
+ * connection holds no receive buffer on either backend. */
 #include "edge/edge.h"
 
 #include <errno.h>
@@ -146,33 +147,18 @@ static void feed(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
         c->in = inbuf_append(NULL, data + used, n - used);
 }
 
-void rc_conn_on_recv(rc_edge_t *e, rc_conn_t *c, const struct io_uring_cqe *cqe)
+void rc_conn_on_data(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
 {
-    int more = cqe->flags & IORING_CQE_F_MORE;
-    if (!more)
-        c->flags &= ~RC_CF_RECV_ARMED;
-    if (cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
-        unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-        feed(e, c, rc_edge_buf_addr(e, bid), (size_t)cqe->res);
-        rc_edge_buf_return(e, bid);
-    } else if (cqe->res == -ENOBUFS && !(c->flags & RC_CF_SHUT)) {
-        /* Every buffer is in use this instant: re-arm at the end of the turn. */
-        if (!(c->flags & RC_CF_RECV_STARVED)) {
-            c->flags |= RC_CF_RECV_STARVED;
-            c->next = e->starved;
-            e->starved = c;
-        }
-        return;
-    } else if (cqe->res <= 0) {
-        /* The peer closed its side, the socket failed, or our shutdown ended
-         * the receive. A peer that only half-closed after its request still
-         * gets the answer already queued for it (a refusal, a close echo). */
-        int answer_pending = cqe->res == 0 && (c->flags & RC_CF_CLOSE_AFTER_SEND);
-        if (!(c->flags & RC_CF_SHUT) && !answer_pending)
-            rc_conn_abort(e, c);
-        rc_conn_maybe_free(e, c);
-        return;
-    }
-    if (!(c->flags & (RC_CF_RECV_ARMED | RC_CF_SHUT | RC_CF_RECV_STARVED)))
-        rc_edge_arm_recv(e, c);
+    feed(e, c, data, n);
+}
+
+void rc_conn_on_recv_end(rc_edge_t *e, rc_conn_t *c, int res)
+{
+    /* The peer closed its side, the socket failed, or our shutdown ended
+     * the receive. A peer that only half-closed after its request still
+     * gets the answer already queued for it (a refusal, a close echo). */
+    int answer_pending = res == 0 && (c->flags & RC_CF_CLOSE_AFTER_SEND);
+    if (!(c->flags & RC_CF_SHUT) && !answer_pending)
+        rc_conn_abort(e, c);
+    rc_conn_maybe_free(e, c);
 }

@@ -31,11 +31,7 @@ static void arm_tick(rc_edge_t *e)
 {
     if (e->wheel_armed)
         return;
-    e->wheel_ts.tv_sec = 1;
-    e->wheel_ts.tv_nsec = 0;
-    struct io_uring_sqe *sqe = rc_edge_sqe(e);
-    io_uring_prep_timeout(sqe, &e->wheel_ts, 0, 0);
-    io_uring_sqe_set_data64(sqe, RC_UD(RC_OP_TICK, 0, 0));
+    e->io->tick_arm(e);
     e->wheel_armed = 1;
 }
 

@@ -11,7 +11,7 @@ want_test=0 want_bench=0
 [ "${1:-}" = "--bench" ] && want_bench=1
 
 pkgs=(gcc make pkg-config liburing-dev libevent-dev libjansson-dev libssl-dev libmsgpack-dev check curl)
-[ $want_test -eq 1 ] && pkgs+=(clang libclang-rt-dev procps python3)
+[ $want_test -eq 1 ] && pkgs+=(clang libclang-rt-dev procps python3 libseccomp-dev util-linux)
 # the load tools of bench/ (nginx + nchan, the peer, installs itself: bench/peers/nchan.sh)
 [ $want_bench -eq 1 ] && pkgs+=(wrk procps python3 gnuplot-nox)
 

@@ -19,7 +19,7 @@ run() { # name command...
     local t0=$SECONDS
     if "$@" >"$log" 2>&1; then
         pass=$((pass + 1))
-        printf 'PASS %-48s %3ss  %s\n' "$name" $((SECONDS - t0)) "$(grep -E '^[0-9]+%: Checks|^# pass|^replayed|records/s|^idle cluster|^option table' "$log" | tr '\n' ' ')"
+        printf 'PASS %-48s %3ss  %s\n' "$name" $((SECONDS - t0)) "$(grep -E '^[0-9]+%: Checks|^# pass|^replayed|records/s|^idle cluster|^option table|^region space|^docs:' "$log" | tr '\n' ' ')"
     else
         fail=$((fail + 1))
         failed+=("$name")
@@ -41,7 +41,7 @@ fi
 tsan=${TSAN_BUILD:-}
 if [ -n "$tsan" ]; then
     export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:exitcode=66}
-    for t in log region topic_index wake futex upring doorbell slots; do
+    for t in log region topic_index wake futex upring doorbell slots log_watch; do
         [ -x "$tsan/tests/test_$t" ] && run "tsan/test_$t" env CK_FORK=no "$tsan/tests/test_$t"
     done
     [ -x "$tsan/tests/stress_log_stress" ] &&
@@ -60,12 +60,18 @@ for f in /dev/shm/ringcast-unit-*; do
     p=$(basename "$f" | awk -F- '{print $(NF-1)}')
     [ -d "/proc/$p" ] || rm -f "$f"
 done
-for t in tests/integration/test_*.sh; do
-    [ -f "$t" ] && run "integration/$(basename "$t" .sh)" bash "$t"
+# The integration suite runs once per edge I/O backend (tests/node/lib/cluster.js
+# passes it to every edge and checks the edges run on it).
+for io in uring epoll; do
+    export RINGCAST_TEST_IO_BACKEND=$io
+    for t in tests/integration/test_*.sh; do
+        [ -f "$t" ] && run "integration/$io/$(basename "$t" .sh)" bash "$t"
+    done
+    for t in tests/node/*.test.js; do
+        [ -f "$t" ] && run "node/$io/$(basename "$t" .test.js)" node --test --test-reporter=tap "$t"
+    done
 done
-for t in tests/node/*.test.js; do
-    [ -f "$t" ] && run "node/$(basename "$t" .test.js)" node --test --test-reporter=tap "$t"
-done
+unset RINGCAST_TEST_IO_BACKEND
 
 rm -rf "$logdir"
 echo

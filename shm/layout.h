@@ -66,6 +66,7 @@
  *   version 1  the first layout
  *   version 2  a slot's liveness is monotonic (alive_mono_ns, was alive_ns
  *              in wall-clock time)
+ *   version 3  a slot says its edge's I/O backend (io_backend)
  *
  * Clocks (common/clock.h): created_ns, a slot's started_ns, a record's
  * ts_ns and last_commit_ns are wall-clock; alive_mono_ns is monotonic.
@@ -78,7 +79,7 @@
 #include <stdint.h>
 
 #define RC_SHM_MAGIC 0x54534143474e4952ull /* "RINGCAST" little-endian */
-#define RC_SHM_LAYOUT 2u
+#define RC_SHM_LAYOUT 3u
 #define RC_SHM_HEADER_SIZE 4096u
 #define RC_SHM_NSLOTS 64u
 #define RC_SHM_SLOT_SIZE 256u
@@ -198,10 +199,12 @@ typedef struct rc_shm_slot {
     _Atomic uint64_t lost;         /* records the edge's reader lost to lapping */
     _Atomic uint64_t heartbeats;
     _Atomic uint64_t wakeups;
-    uint8_t pad[RC_SHM_SLOT_SIZE - 8 - 19 * 8];
+    _Atomic uint64_t io_backend;   /* RC_SLOT_IO_*: the edge's I/O backend */
+    uint8_t pad[RC_SHM_SLOT_SIZE - 8 - 20 * 8];
 } rc_shm_slot_t;
 
 _Static_assert(sizeof(rc_shm_slot_t) == RC_SHM_SLOT_SIZE, "slot size");
+enum { RC_SLOT_IO_URING = 1, RC_SLOT_IO_EPOLL = 2 }; /* rc_shm_slot_t.io_backend; 0: not chosen yet */
 _Static_assert(RC_SHM_SLOT_SIZE % RC_CACHELINE == 0, "slots do not share cache lines");
 
 /* Upstream ring header (one per slot, edge -> broker, single producer and

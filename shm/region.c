@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -89,6 +90,30 @@ static int header_valid(const rc_shm_header_t *h, size_t size)
     return head >= tail && head - tail <= g.ring_capacity && tail % RC_REC_ALIGN == 0;
 }
 
+/* Backs every page of the region now. ftruncate alone leaves a sparse
+ * file: on a /dev/shm smaller than the region (64 MiB by default in a
+ * container) the writer would die of SIGBUS once its writes pass the real
+ * size, long after it started. */
+static int allocate(int fd, const char *name, size_t size, uint64_t ring)
+{
+    int err = posix_fallocate(fd, 0, (off_t)size);
+    if (err == 0)
+        return 0;
+    struct statvfs vfs;
+    unsigned long long free_mib = fstatvfs(fd, &vfs) == 0 ? (unsigned long long)vfs.f_bavail * vfs.f_frsize >> 20 : 0;
+    if (err == ENOSPC || err == EFBIG)
+        fprintf(stderr,
+                "shm: region %s needs %llu MiB but /dev/shm has %llu MiB free: start with a smaller --log_size "
+                "(the region is log_size plus about %llu MiB), or give /dev/shm more room (docker run --shm-size, "
+                "a Kubernetes emptyDir with medium: Memory at /dev/shm; docs/operations.md, \"Containers\")\n",
+                name, (unsigned long long)((size + (1u << 20) - 1) >> 20), free_mib,
+                (unsigned long long)((size - ring + (1u << 20) - 1) >> 20));
+    else
+        fprintf(stderr, "shm: cannot allocate region %s (%llu MiB): %s\n", name, (unsigned long long)(size >> 20),
+                strerror(err));
+    return -err;
+}
+
 static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
 {
     int fd = shm_open(log->name, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -99,6 +124,8 @@ static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
     int rc = 0;
     if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
         rc = -errno;
+    if (rc == 0)
+        rc = allocate(fd, log->name, size, g->ring_capacity);
     if (rc == 0)
         rc = map_fd(log, fd, size);
     close(fd);

@@ -38,7 +38,7 @@ def show(st, health, as_json):
           f"{st['want_edges']} edge(s) wanted" + (f"; prep: back to {st['prep']['back_to']} edge(s) in "
                                                    f"{fmt_s(st['prep']['in_s'])}" if st["prep"] else "")
           + (f"; rolling restart: {st['rolling']['left']} edge(s) left" if st["rolling"] else ""))
-    print(f"{'process':<9} {'state':<10} {'pid':>8} {'uptime':>8} {'restarts':>8} {'connections':>11} {'lag':>6}")
+    print(f"{'process':<9} {'state':<10} {'pid':>8} {'uptime':>8} {'restarts':>8} {'connections':>11} {'lag':>6} {'io':>6}")
     failed = []
     for p in st["processes"]:
         h = by_pid.get(p["pid"]) if p["kind"] == "edge" else None
@@ -51,7 +51,8 @@ def show(st, health, as_json):
                    f" (last: {p['last_exit']}); not restarted"
             failed.append(p["name"])
         print(f"{p['name']:<9} {state:<10} {p['pid'] or '-':>8} {fmt_s(p['uptime_s']):>8} {p['restarts']:>8} "
-              f"{h['connections'] if h else '-':>11} {h['lag'] if h else '-':>6}{note}")
+              f"{h['connections'] if h else '-':>11} {h['lag'] if h else '-':>6} "
+              f"{h.get('io_backend', '-') if h else '-':>6}{note}")
     if health:
         print(f"log seq {health.get('seq')}, broker healthz {health.get('status')}"
               + (f", {health['dead_slots']} dead edge slot(s)" if health.get("dead_slots") else ""))

@@ -11,7 +11,7 @@ ep=$(port) bp=$(port)
 cleanup() { ./ringcast stop --instance "$inst" >/dev/null 2>&1 || true; rm -rf "/tmp/ringcast-$inst" "/dev/shm/ringcast-$inst"; kill "${holders[@]}" 2>/dev/null || true; }
 holders=()
 trap cleanup EXIT
-./ringcast start --instance "$inst" --edges 2 --edge_host 127.0.0.1 --edge_port "$ep" --broker_port "$bp" --log_size 16M >/dev/null
+./ringcast start --instance "$inst" --edges 2 --edge_host 127.0.0.1 --edge_port "$ep" --broker_port "$bp" --log_size 16M ${RINGCAST_TEST_IO_BACKEND:+--io_backend "$RINGCAST_TEST_IO_BACKEND"} >/dev/null
 # Four idle WebSocket connections (handshake done, then silence).
 for i in 1 2 3 4; do
     python3 - "$ep" <<'PY' &

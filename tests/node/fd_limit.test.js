@@ -12,7 +12,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { RawClient } = require('./lib/rawws');
-const { startCluster, sleep, waitFor, freePort, metric } = require('./lib/cluster');
+const { startCluster, sleep, waitFor, freePort, metric, ioBackendArgs } = require('./lib/cluster');
 
 const BIN = process.env.RINGCAST_BIN || path.join(__dirname, '..', '..', 'build', 'bin');
 
@@ -34,7 +34,7 @@ test('an edge near its descriptor limit refuses with 503, counted, and serves ag
   // fit (64 - 32 reserved) and refuses the rest with 503.
   const port = await freePort();
   const edge = spawn('prlimit', ['--nofile=64:64', path.join(BIN, 'edge'), '--instance', cluster.instance,
-    '--edge_host', '127.0.0.1', '--edge_port', String(port), '--max_connections', '1000'],
+    '--edge_host', '127.0.0.1', '--edge_port', String(port), '--max_connections', '1000', ...ioBackendArgs],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   edge.stdout.on('data', (d) => { log += d; });

@@ -10,7 +10,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const { RawClient } = require('./lib/rawws');
-const { freePort, waitFor } = require('./lib/cluster');
+const { freePort, waitFor, ioBackendArgs } = require('./lib/cluster');
 
 const BIN = process.env.RINGCAST_BIN || path.join(__dirname, '..', '..', 'build', 'bin');
 
@@ -55,7 +55,7 @@ test('a replaced region drains its edges with 1012; a restarted edge serves the 
 
   const b1 = start('broker', ['--log_size', '16M']);
   await waitFor(() => /producer API listening/.test(b1.out), 5000, 'broker 1');
-  const edgeArgs = ['--edge_host', '127.0.0.1', '--edge_port', String(eport), '--drain_ms', '500'];
+  const edgeArgs = ['--edge_host', '127.0.0.1', '--edge_port', String(eport), '--drain_ms', '500', ...ioBackendArgs];
   const e1 = start('edge', edgeArgs);
   await waitFor(() => /edge listening/.test(e1.out), 5000, 'edge 1');
   const c1 = await joined(eport, 'room:r');

@@ -193,6 +193,7 @@ static Suite *utf8_suite(void)
     Suite *s = suite_create("utf8");
     TCase *tc = tcase_create("core");
     size_t nv = sizeof(vectors) / sizeof(vectors[0]);
+    tcase_set_timeout(tc, 60); /* the exhaustive comparisons take seconds under ASan on a busy machine */
 
     tcase_add_loop_test(tc, vectors_are_classified, 0, (int)nv);
     tcase_add_loop_test(tc, every_split_gives_the_same_answer, 0, (int)nv);

@@ -38,6 +38,12 @@ async function freePort() {
   }
 }
 
+// make test runs the integration suite once per edge I/O backend
+// (RINGCAST_TEST_IO_BACKEND=uring|epoll); every edge a test starts gets it,
+// and startCluster checks the edges really run on it.
+const IO_BACKEND = process.env.RINGCAST_TEST_IO_BACKEND || '';
+const ioBackendArgs = IO_BACKEND ? ['--io_backend', IO_BACKEND] : [];
+
 // Sanitizer or crash reports in the processes' logs make the test fail.
 const BAD_LOG = /AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer|level=fatal|Segmentation fault/;
 
@@ -47,7 +53,8 @@ async function startCluster({ edges = 2, extra = [] } = {}) {
   const brokerPort = await freePort();
   const runDir = `/tmp/ringcast-${instance}`;
   const args = ['start', '--instance', instance, '--edges', String(edges), '--edge_host', '127.0.0.1',
-    '--edge_port', String(edgePort), '--broker_port', String(brokerPort), '--log_size', '16M', ...extra];
+    '--edge_port', String(edgePort), '--broker_port', String(brokerPort), '--log_size', '16M', ...ioBackendArgs,
+    ...extra];
   const cluster = {
     instance, edgePort, brokerPort, runDir,
     brokerUrl: `http://127.0.0.1:${brokerPort}`,
@@ -79,6 +86,14 @@ async function startCluster({ edges = 2, extra = [] } = {}) {
   if (r.status !== 0) {
     cluster.stop();
     throw new Error(`ringcast start failed (${r.status}): ${r.stdout}${r.stderr}`);
+  }
+  if (IO_BACKEND && !extra.includes('--io_backend')) {
+    const h = await (await fetch(`${cluster.brokerUrl}/healthz`)).json();
+    const wrong = h.edges.filter((e) => e.io_backend !== IO_BACKEND);
+    if (wrong.length) {
+      cluster.stop();
+      throw new Error(`edges not on io_backend ${IO_BACKEND}: ${JSON.stringify(h.edges)}`);
+    }
   }
   return cluster;
 }
@@ -123,4 +138,4 @@ async function metric(cluster, name) {
   return lines.length ? lines.reduce((a, l) => a + Number(l.split(' ').pop()), 0) : NaN;
 }
 
-module.exports = { startCluster, publish, health, metric, waitFor, sleep, freePort, ROOT };
+module.exports = { startCluster, publish, health, metric, waitFor, sleep, freePort, ROOT, ioBackendArgs, IO_BACKEND };
