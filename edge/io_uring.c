@@ -42,7 +42,10 @@ static struct uring {
     struct __kernel_timespec tick_ts, timer_ts;
     struct signalfd_siginfo si;     /* one signal read in flight, ever */
     rc_conn_t *starved;             /* receives to re-arm once buffers are back */
+    unsigned provided;              /* buffers handed to the kernel so far (<= recv_buffers) */
 } U;
+
+#define RC_BUFS_STEP 64u
 
 static int setup_ring(char *why, size_t cap)
 {
@@ -77,6 +80,24 @@ static int setup_ring(char *why, size_t cap)
     return rc;
 }
 
+/* Hands the kernel RC_BUFS_STEP more receive buffers, up to recv_buffers.
+ * The buffers are one mapping reserved for all recv_buffers at start, but a
+ * page counts only once the kernel has written into it, and the ring hands
+ * buffers out in order: so the edge's receive memory is what its busiest
+ * moment needed (a join storm), not recv_buffers x recv_buffer_size. */
+static void provide_more(rc_edge_t *e)
+{
+    unsigned n = e->nbufs - U.provided < RC_BUFS_STEP ? e->nbufs - U.provided : RC_BUFS_STEP;
+    int mask = io_uring_buf_ring_mask(e->nbufs);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned bid = U.provided + i;
+        io_uring_buf_ring_add(U.bufring, U.bufs + (size_t)bid * e->buf_size, e->buf_size, (unsigned short)bid, mask,
+                              (int)i);
+    }
+    io_uring_buf_ring_advance(U.bufring, (int)n);
+    U.provided += n;
+}
+
 static int setup_bufring(rc_edge_t *e)
 {
     U.bufring_bytes = (size_t)e->nbufs * sizeof(struct io_uring_buf);
@@ -84,8 +105,8 @@ static int setup_bufring(rc_edge_t *e)
     if (br == MAP_FAILED)
         return -errno;
     U.bufring = br;
-    U.bufs = mmap(NULL, (size_t)e->nbufs * e->buf_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                  -1, 0);
+    U.bufs = mmap(NULL, (size_t)e->nbufs * e->buf_size, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (U.bufs == MAP_FAILED) {
         U.bufs = NULL;
         return -errno;
@@ -99,11 +120,7 @@ static int setup_bufring(rc_edge_t *e)
     if (rc < 0)
         return rc;
     io_uring_buf_ring_init(U.bufring);
-    int mask = io_uring_buf_ring_mask(e->nbufs);
-    for (unsigned i = 0; i < e->nbufs; i++)
-        io_uring_buf_ring_add(U.bufring, U.bufs + (size_t)i * e->buf_size, e->buf_size, (unsigned short)i, mask,
-                              (int)i);
-    io_uring_buf_ring_advance(U.bufring, (int)e->nbufs);
+    provide_more(e);
     return 0;
 }
 
@@ -143,7 +160,8 @@ static int uring_init(rc_edge_t *e, char *why, size_t cap)
         return rc;
     }
     e->io_state = &U;
-    rc_textlog("info", "msg=\"io_uring ready\" ring_flags=0x%x recv_buffers=%u", U.flags, e->nbufs);
+    rc_textlog("info", "msg=\"io_uring ready\" ring_flags=0x%x recv_buffers=%u provided_now=%u", U.flags, e->nbufs,
+               U.provided);
     return 0;
 }
 
@@ -277,7 +295,10 @@ static void on_recv(rc_edge_t *e, rc_conn_t *c, const struct io_uring_cqe *cqe)
         rc_conn_on_data(e, c, buf_addr(e, bid), (size_t)cqe->res);
         buf_return(e, bid);
     } else if (cqe->res == -ENOBUFS && !(c->flags & RC_CF_SHUT)) {
-        /* Every buffer is in use this instant: re-arm at the end of the turn. */
+        /* Every buffer is in use this instant: provide more if recv_buffers
+         * allows, and re-arm at the end of the turn. */
+        if (U.provided < e->nbufs)
+            provide_more(e);
         if (!(c->flags & RC_CF_RECV_STARVED)) {
             c->flags |= RC_CF_RECV_STARVED;
             c->next = U.starved;
