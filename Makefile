@@ -100,7 +100,7 @@ stress: stress-bins
 MICRO_SRC  := $(wildcard bench/micro/*.c)
 MICRO_BINS := $(patsubst bench/micro/%.c,$(BUILD)/bin/%,$(MICRO_SRC))
 $(MICRO_BINS): $(BUILD)/bin/%: $(BUILD)/obj/bench/micro/%.o $(LIB)
-	$(call link,$(LIB_LIBS) -lpthread -lm)
+	$(call link,$(LIB_LIBS) -luring -lpthread -lm)
 micro: $(MICRO_BINS)
 
 # Unit tests of edge/ files link those objects too (the rest is in LIB).

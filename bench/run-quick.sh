@@ -7,6 +7,9 @@
 #                                 broadcast to 100k subscribers at 1 event/s for 20 s (6 edges /
 #                                 6 nginx workers, 3 to 6 loadgen processes); about 8 more minutes
 #   bench/run-quick.sh --tables   only regenerate RESULTS.md and the plots from bench/results/
+#   bench/run-quick.sh --backends the edge's two I/O backends side by side (io_uring, epoll): idle 10k,
+#                                 broadcast to 10k at 10 and 100 events/s, storm 5k, and the send
+#                                 floor (bench/micro/send_floor.c); about 5 minutes (with --full: idle 100k)
 #   options: --no-nchan (ringcast alone)
 #
 # Quick suite: idle 10k; broadcast to 10k subscribers at 10 and 100 events/s
@@ -23,13 +26,14 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
 sc=bench/scenarios
-full=0 nchan=1 tables_only=0
+full=0 nchan=1 tables_only=0 backends=0
 for a in "$@"; do
     case "$a" in
         --full) full=1 ;;
         --no-nchan) nchan=0 ;;
         --tables) tables_only=1 ;;
-        *) echo "usage: $0 [--full] [--no-nchan] [--tables]" >&2; exit 2 ;;
+        --backends) backends=1 ;;
+        *) echo "usage: $0 [--full] [--no-nchan] [--tables] [--backends]" >&2; exit 2 ;;
     esac
 done
 
@@ -66,6 +70,22 @@ if [ $tables_only -eq 0 ]; then
     echo "bench: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores," \
         "kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
+    if [ $backends -eq 1 ]; then
+        for io in uring epoll; do
+            export BENCH_RINGCAST_ARGS="--io_backend $io"
+            run "idle 10k ($io)" $sc/idle.sh --target ringcast --max-seconds 120 10000
+            for rate in 10 100; do
+                run "broadcast 10k subscribers, $rate events/s ($io)" \
+                    $sc/broadcast.sh --target ringcast --max-seconds 150 10000 "$rate" 20
+            done
+            run "storm 5k ($io)" $sc/storm.sh --target ringcast --max-seconds 120 5000
+            [ $full -eq 1 ] && run "idle 100k ($io)" $sc/idle.sh --target ringcast --servers 6 --max-seconds 300 100000
+        done
+        unset BENCH_RINGCAST_ARGS
+        run "send floor" build/bin/send_floor --conns 5000 --rounds 200 \
+            --json "bench/results/send-floor-$(date -u +%Y%m%dT%H%M%SZ).json"
+        full=0 targets=()
+    fi
     for t in "${targets[@]}"; do
         run "idle 10k ($t)" $sc/idle.sh --target "$t" --max-seconds 120 10000
     done
@@ -79,7 +99,7 @@ if [ $tables_only -eq 0 ]; then
         run "topics 10k connections over 1,000 topics ($t)" \
             $sc/topics.sh --target "$t" --max-seconds 150 10000 1000 1000 20
     done
-    run "storm 5k (ringcast)" $sc/storm.sh --target ringcast --max-seconds 120 5000
+    [ ${#targets[@]} -gt 0 ] && run "storm 5k (ringcast)" $sc/storm.sh --target ringcast --max-seconds 120 5000
 
     if [ $full -eq 1 ]; then
         for n in 50000 100000; do
@@ -102,6 +122,7 @@ targs=(--command "$cmd" --plot-data bench/out/plot)
 [ $tables_only -eq 0 ] && targs+=(--since "$since")
 for n in "${notes[@]}"; do targs+=(--note "$n"); done
 python3 bench/lib/tables.py "${targs[@]}" || { echo "tables.py failed" >&2; exit 1; }
+python3 bench/lib/backends.py || { echo "backends.py failed" >&2; exit 1; }
 
 if ! command -v gnuplot >/dev/null; then
     echo "bench: installing gnuplot-nox (Debian package)" >&2

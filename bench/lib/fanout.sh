@@ -58,6 +58,6 @@ fanout_run() {
     clients_drain $((sent * n / topics)) 15
     snapshot pub_end
     clients_stop || true
-    write_result connections="$n" topics="$topics" rate="$rate" duration_s="$dur" pub_conns="$pub_conns" \
+    write_result connections="$n" topics="$topics" rate="$rate" duration_s="$dur" pub_conns="$pub_conns" server_args="${BENCH_RINGCAST_ARGS:-}" \
         connect_rate_target="$CONNECT_RATE"
 }

@@ -474,7 +474,9 @@ def main():
                     "shown only for what this run did not measure, and marked as earlier")
     ap.add_argument("--note", action="append", default=[], help="a line for the section (failures of the run)")
     a = ap.parse_args()
-    results = load_results(a.results)
+    # Runs with an explicit --io_backend are the backends' comparison
+    # (bench/lib/backends.py); the main tables show the default.
+    results = [r for r in load_results(a.results) if "--io_backend" not in (r["params"].get("server_args") or "")]
     # Idle runs without heartbeats answer a different question (does an idle
     # edge poll?) and get their own table; they never replace the main ones.
     nohb = [r for r in results if r["scenario"] == "idle" and r["params"].get("heartbeat_ms") == 0]

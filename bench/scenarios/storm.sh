@@ -81,4 +81,4 @@ if rec:
     d["recovered_poll_s"] = float(rec)
 json.dump(d, open(out, "w"))
 EOF
-write_result connections="$N" topics="$TOPICS" connect_rate_target="$CONNECT_RATE"
+write_result connections="$N" topics="$TOPICS" connect_rate_target="$CONNECT_RATE" server_args="${BENCH_RINGCAST_ARGS:-}"
