@@ -23,12 +23,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(b->base);
 }
 
-int main(int argc, char **argv)
+/* One broker per process. main frees what broker_main leaves, on every
+ * path out of it. */
+static rc_config_t cfg;
+static rc_broker_t b;
+
+static int broker_main(int argc, char **argv)
 {
-    rc_config_t cfg;
-    rc_broker_t b;
-    memset(&b, 0, sizeof(b));
-    rc_textlog_set_component("broker");
     int rc = rc_config_parse(&cfg, RC_OPT_BROKER, argc, argv);
     if (rc)
         return rc > 0 ? 0 : 2;
@@ -101,7 +102,14 @@ int main(int argc, char **argv)
     /* The region stays: a restarted broker re-attaches it and edges keep
      * serving (docs/architecture.md). `ringcast stop` removes it. */
     rc_log_close(&b.log);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    rc_textlog_set_component("broker");
+    int status = broker_main(argc, argv);
     rc_push_batch_free(&b.batch);
     rc_config_free(&cfg);
-    return 0;
+    return status;
 }

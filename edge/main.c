@@ -161,11 +161,12 @@ static void run(rc_edge_t *e)
     }
 }
 
-int main(int argc, char **argv)
+/* One edge per process. main frees what edge_main leaves, on every path
+ * out of it. */
+static rc_edge_t edge;
+
+static int edge_main(rc_edge_t *e, int argc, char **argv)
 {
-    static rc_edge_t edge;
-    rc_edge_t *e = &edge;
-    rc_textlog_set_component("edge");
     int rc = rc_config_parse(&e->cfg, RC_OPT_EDGE, argc, argv);
     if (rc)
         return rc > 0 ? 0 : 2;
@@ -219,8 +220,16 @@ int main(int argc, char **argv)
     rc_slot_release(&e->log, e->slot_idx, getpid());
     e->io->fini(e);
     rc_log_close(&e->log);
-    rc_topics_free(&e->topics);
-    rc_drain_free(e);
-    rc_config_free(&e->cfg);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    rc_textlog_set_component("edge");
+    int status = edge_main(&edge, argc, argv);
+    rc_topics_free(&edge.topics);
+    rc_drain_free(&edge);
+    free(edge.by_fd);
+    rc_config_free(&edge.cfg);
+    return status;
 }
