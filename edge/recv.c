@@ -118,7 +118,7 @@ static size_t pending_limit(rc_edge_t *e, rc_conn_t *c)
     return c->state == RC_CONN_HANDSHAKE ? RC_HS_MAX_BYTES : e->max_message + RC_WS_MAX_HEADER;
 }
 
-static void feed(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
+void rc_conn_on_data(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
 {
     if (c->state == RC_CONN_CLOSING)
         return; /* closing: what the client still sends is read and dropped */
@@ -145,11 +145,6 @@ static void feed(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
     size_t used = consume(e, c, data, n);
     if (used < n && c->state != RC_CONN_CLOSING)
         c->in = inbuf_append(NULL, data + used, n - used);
-}
-
-void rc_conn_on_data(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
-{
-    feed(e, c, data, n);
 }
 
 void rc_conn_on_recv_end(rc_edge_t *e, rc_conn_t *c, int res)
