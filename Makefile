@@ -17,8 +17,9 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 $(WARN) -D_GNU_SOURCE -I. -MMD -MP
 # Each binary links only what it uses. LIB_LIBS: what the objects of
 # librc.a (proto/, shm/, common/) need: jansson (Phoenix messages) and
-# libcrypto (SHA-1 of the WebSocket accept key).
-LIB_LIBS     := -ljansson -lcrypto
+# libcrypto (SHA-1 of the WebSocket accept key), libsodium (SipHash of
+# topic names).
+LIB_LIBS     := -ljansson -lcrypto -lsodium
 BROKER_LIBS  := $(LIB_LIBS) -levent -lmsgpackc -lpthread
 EDGE_LIBS    := $(LIB_LIBS) -luring -levent -lpthread
 LOADGEN_LIBS := $(LIB_LIBS) -lm

@@ -197,7 +197,7 @@ static int edge_main(rc_edge_t *e, int argc, char **argv)
     }
     e->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     e->by_fd = rc_xcalloc(e->by_fd_cap, sizeof(*e->by_fd));
-    rc_topics_init(&e->topics);
+    rc_topics_init(&e->topics, e->log.hdr->topic_key);
 
     e->signal_fd = rc_signals_stop_fd(SFD_CLOEXEC);
 

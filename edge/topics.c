@@ -6,8 +6,9 @@
 #include "common/alloc.h"
 #include "shm/topic_index.h"
 
-void rc_topics_init(rc_topics_t *t)
+void rc_topics_init(rc_topics_t *t, const uint8_t *key)
 {
+    memcpy(t->key, key, sizeof(t->key));
     t->nbuckets = 1024;
     t->buckets = rc_xcalloc(t->nbuckets, sizeof(*t->buckets));
     t->count = 0;
@@ -57,7 +58,7 @@ static void grow(rc_topics_t *t)
 rc_topic_t *rc_topics_subscribe(rc_topics_t *t, const char *name, size_t len, struct rc_conn *conn,
                                 uint32_t sub_idx, uint32_t *pos)
 {
-    uint32_t hash = rc_topic_hash(name, len);
+    uint32_t hash = rc_topic_hash(t->key, name, len);
     rc_topic_t *p = rc_topics_find(t, name, len, hash);
     if (!p) {
         if (t->count >= t->nbuckets)

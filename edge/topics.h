@@ -1,6 +1,7 @@
 /* The edge's topic table: topic name -> the connections subscribed to it.
- * Chained hash table keyed by the topic's FNV-1a hash (the same hash the
- * broker stores in each record, so fan-out never rehashes). Subscribe and
+ * Chained hash table keyed by the topic's SipHash under the region's
+ * topic_key (the same hash the broker stores in each record, so fan-out
+ * never rehashes; keyed, so clients cannot pick names that share a chain). Subscribe and
  * unsubscribe are O(1): each subscription remembers its index in the topic's
  * subscriber array and removal swaps the last entry into the hole.
  * Owned by the edge's loop thread; nothing here blocks. */
@@ -27,12 +28,14 @@ typedef struct rc_topic {
 } rc_topic_t;
 
 typedef struct rc_topics {
+    uint8_t key[16];       /* the region's topic_key */
     rc_topic_t **buckets;
     size_t nbuckets;       /* power of two */
     size_t count;
 } rc_topics_t;
 
-void rc_topics_init(rc_topics_t *t);
+/* key: the region's topic_key (RC_TOPIC_KEY_BYTES), copied. */
+void rc_topics_init(rc_topics_t *t, const uint8_t *key);
 void rc_topics_free(rc_topics_t *t);
 
 rc_topic_t *rc_topics_find(const rc_topics_t *t, const char *name, size_t len, uint32_t hash);

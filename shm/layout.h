@@ -67,6 +67,11 @@
  *   version 2  a slot's liveness is monotonic (alive_mono_ns, was alive_ns
  *              in wall-clock time)
  *   version 3  a slot says its edge's I/O backend (io_backend)
+ *   version 4  topic hashes are SipHash-2-4 keyed by the header's random
+ *              topic_key (were unkeyed FNV-1a); slots count the hostile
+ *              client limits (refused_rate, refused_ip, handshake_timeouts,
+ *              kicks_memory, kicks_rate, proxy_refused) and the edge's
+ *              connection memory (memory)
  *
  * Clocks (common/clock.h): created_ns, a slot's started_ns, a record's
  * ts_ns and last_commit_ns are wall-clock; alive_mono_ns is monotonic.
@@ -79,7 +84,7 @@
 #include <stdint.h>
 
 #define RC_SHM_MAGIC 0x54534143474e4952ull /* "RINGCAST" little-endian */
-#define RC_SHM_LAYOUT 3u
+#define RC_SHM_LAYOUT 4u
 #define RC_SHM_HEADER_SIZE 4096u
 #define RC_SHM_NSLOTS 64u
 #define RC_SHM_SLOT_SIZE 256u
@@ -108,7 +113,10 @@ typedef struct rc_shm_header {
     uint64_t index_entries;   /* power of two */
     uint64_t ring_off;        /* data ring */
     uint64_t ring_capacity;   /* power of two */
-    uint8_t pad1[RC_CACHELINE - 48];
+    /* SipHash key of topic names (shm/topic_index.h), random per region:
+     * the index, the records' topic_hash and every edge's topic table use
+     * it, so nobody outside can choose names that collide. */
+    uint8_t topic_key[16];
 
     /* Writer line: where the writer may be writing. */
     _Atomic uint64_t head;    /* end of the bytes the writer may be overwriting */
@@ -151,6 +159,7 @@ typedef struct rc_shm_header {
 
 _Static_assert(sizeof(rc_shm_header_t) == RC_SHM_HEADER_SIZE, "header is one page");
 _Static_assert(offsetof(rc_shm_header_t, upring_off) == 1 * RC_CACHELINE, "geometry line");
+_Static_assert(offsetof(rc_shm_header_t, topic_key) + 16 == 2 * RC_CACHELINE, "topic key ends the geometry line");
 _Static_assert(offsetof(rc_shm_header_t, head) == 2 * RC_CACHELINE, "writer line");
 _Static_assert(offsetof(rc_shm_header_t, tail) == 3 * RC_CACHELINE, "publication line");
 _Static_assert(offsetof(rc_shm_header_t, wake_word) == 4 * RC_CACHELINE, "wake line");
@@ -200,7 +209,14 @@ typedef struct rc_shm_slot {
     _Atomic uint64_t heartbeats;
     _Atomic uint64_t wakeups;
     _Atomic uint64_t io_backend;   /* RC_SLOT_IO_*: the edge's I/O backend */
-    uint8_t pad[RC_SHM_SLOT_SIZE - 8 - 20 * 8];
+    _Atomic uint64_t refused_rate; /* 503 past accept_rate (also in refused) */
+    _Atomic uint64_t refused_ip;   /* 503 past max_conns_per_ip (also in refused) */
+    _Atomic uint64_t handshake_timeouts; /* closed for not finishing the handshake in time */
+    _Atomic uint64_t kicks_memory; /* closed to keep the edge under edge_memory_max */
+    _Atomic uint64_t kicks_rate;   /* closed with 1008 past client_msg_rate */
+    _Atomic uint64_t proxy_refused;/* a trusted proxy's connection without a valid PROXY header */
+    _Atomic uint64_t memory;       /* gauge: bytes connections hold in the edge's buffers */
+    uint8_t pad[RC_SHM_SLOT_SIZE - 8 - 27 * 8];
 } rc_shm_slot_t;
 
 _Static_assert(sizeof(rc_shm_slot_t) == RC_SHM_SLOT_SIZE, "slot size");

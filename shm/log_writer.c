@@ -71,8 +71,8 @@ uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, ui
     rec->len = size;
     rec->flags = 0;
     rec->topic_len = topic_len;
-    uint64_t th = rc_topic_hash64(topic, topic_len);
-    rec->topic_hash = (uint32_t)th; /* == rc_topic_hash(topic) */
+    uint64_t th = rc_topic_hash64(log->hdr->topic_key, topic, topic_len);
+    rec->topic_hash = (uint32_t)th; /* == rc_topic_hash(key, topic) */
     rec->frame_len = frame_len;
     rec->ts_ns = ts_ns ? ts_ns : rc_clock_wall_ns(); /* wall clock: read on other machines */
     log->res_hash = rc_topic_index_key_of(th);

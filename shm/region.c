@@ -138,6 +138,13 @@ static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
     h->header_size = RC_SHM_HEADER_SIZE;
     if (getrandom(&h->epoch, sizeof(h->epoch), 0) != sizeof(h->epoch))
         h->epoch = rc_clock_wall_ns() ^ rc_clock_mono_ns();
+    /* The topic key must be unpredictable: no fallback to the clock. */
+    if (getrandom(h->topic_key, sizeof(h->topic_key), 0) != sizeof(h->topic_key)) {
+        rc = -errno;
+        munmap(log->hdr, log->map_size);
+        shm_unlink(log->name);
+        return rc;
+    }
     h->region_size = size;
     h->upring_off = up;
     h->upring_size = g->upring_size;

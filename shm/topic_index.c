@@ -2,13 +2,17 @@
 
 #include <string.h>
 
-uint64_t rc_topic_hash64(const char *topic, size_t len)
+#include <sodium/crypto_shorthash_siphash24.h>
+
+_Static_assert(crypto_shorthash_siphash24_KEYBYTES == RC_TOPIC_KEY_BYTES, "SipHash key size");
+_Static_assert(crypto_shorthash_siphash24_BYTES == 8, "SipHash output size");
+
+uint64_t rc_topic_hash64(const uint8_t key[RC_TOPIC_KEY_BYTES], const char *topic, size_t len)
 {
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (uint8_t)topic[i];
-        h *= 1099511628211ull;
-    }
+    uint8_t out[8];
+    crypto_shorthash_siphash24(out, (const unsigned char *)topic, len, key);
+    uint64_t h;
+    memcpy(&h, out, sizeof(h)); /* libsodium stores it little-endian */
     return h;
 }
 
@@ -53,7 +57,7 @@ void rc_topic_index_point(rc_topic_entry_t *e, uint64_t key, int found, uint64_t
 
 int rc_log_topic_head(const rc_log_t *log, const char *topic, size_t len, rc_log_view_t *v)
 {
-    uint64_t key = rc_topic_index_key(topic, len);
+    uint64_t key = rc_topic_index_key(log, topic, len);
     for (unsigned i = 0; i < RC_INDEX_PROBES; i++) {
         const rc_topic_entry_t *e = &log->index[(key + i) & log->index_mask];
         /* acquire: pairs with the writer's release store of the entry */

@@ -17,17 +17,24 @@
 
 #include "shm/log.h"
 
-/* 64-bit FNV-1a of a topic name. Its low 32 bits (rc_topic_hash) are stored
- * in records and key the edges' topic tables. */
-uint64_t rc_topic_hash64(const char *topic, size_t len);
-static inline uint32_t rc_topic_hash(const char *topic, size_t len) { return (uint32_t)rc_topic_hash64(topic, len); }
+#define RC_TOPIC_KEY_BYTES 16
+
+/* SipHash-2-4 (libsodium's crypto_shorthash) of a topic name under key, the
+ * region's random topic_key (shm/layout.h). Topic names come from producers
+ * and clients; keyed, they cannot be chosen to collide. The low 32 bits
+ * (rc_topic_hash) are stored in records and key the edges' topic tables. */
+uint64_t rc_topic_hash64(const uint8_t key[RC_TOPIC_KEY_BYTES], const char *topic, size_t len);
+static inline uint32_t rc_topic_hash(const uint8_t key[RC_TOPIC_KEY_BYTES], const char *topic, size_t len)
+{
+    return (uint32_t)rc_topic_hash64(key, topic, len);
+}
 
 /* The index key of a topic whose 64-bit hash is h: never 0, which marks an
  * empty entry. */
 static inline uint64_t rc_topic_index_key_of(uint64_t h) { return h ? h : 1; }
-static inline uint64_t rc_topic_index_key(const char *topic, size_t len)
+static inline uint64_t rc_topic_index_key(const rc_log_t *log, const char *topic, size_t len)
 {
-    return rc_topic_index_key_of(rc_topic_hash64(topic, len));
+    return rc_topic_index_key_of(rc_topic_hash64(log->hdr->topic_key, topic, len));
 }
 
 /* Writer: the entry of key, or an empty or dead one to claim for it; NULL

@@ -68,14 +68,44 @@ START_TEST(topic_index_forgets_overwritten_records_and_reuses_their_entries)
 }
 END_TEST
 
-START_TEST(topic_hash_is_fnv1a_and_the_index_key_is_never_zero)
+START_TEST(topic_hash_is_keyed_siphash_and_the_index_key_is_never_zero)
 {
-    /* FNV-1a 64 test vectors: "" and "a" */
-    ck_assert_uint_eq(rc_topic_hash64("", 0), 0xcbf29ce484222325ull);
-    ck_assert_uint_eq(rc_topic_hash64("a", 1), 0xaf63dc4c8601ec8cull);
-    ck_assert_uint_eq(rc_topic_hash("a", 1), 0x8601ec8cu);
+    /* SipHash-2-4 reference vectors (Aumasson and Bernstein): key 00..0f,
+     * messages "" and 00 */
+    uint8_t k[16];
+    for (int i = 0; i < 16; i++)
+        k[i] = (uint8_t)i;
+    ck_assert_uint_eq(rc_topic_hash64(k, "", 0), 0x726fdb47dd0e0e31ull);
+    ck_assert_uint_eq(rc_topic_hash64(k, "\0", 1), 0x74f839c593dc67fdull);
+    ck_assert_uint_eq(rc_topic_hash(k, "", 0), 0xdd0e0e31u);
     ck_assert_uint_eq(rc_topic_index_key_of(0), 1);
-    ck_assert_uint_eq(rc_topic_index_key("a", 1), 0xaf63dc4c8601ec8cull);
+}
+END_TEST
+
+/* Each region gets its own random key; records and the index use it. */
+START_TEST(each_region_has_its_own_topic_key)
+{
+    static const uint8_t zero[16];
+    rc_log_t w, w2;
+    char inst2[80];
+    snprintf(inst2, sizeof(inst2), "%s-b", inst);
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, RC_TEST_GEO(65536), 0), RC_LOG_CREATED);
+    ck_assert_int_eq(rc_log_open_writer(&w2, inst2, RC_TEST_GEO(65536), 0), RC_LOG_CREATED);
+    ck_assert(memcmp(w.hdr->topic_key, zero, 16) != 0);
+    ck_assert(memcmp(w.hdr->topic_key, w2.hdr->topic_key, 16) != 0);
+    ck_assert_uint_eq(rc_topic_index_key(&w, "a", 1), rc_topic_index_key_of(rc_topic_hash64(w.hdr->topic_key, "a", 1)));
+    /* the record carries the hash under its region's key */
+    rc_log_t r;
+    ck_assert_int_eq(rc_log_open_reader(&r, inst), 0);
+    rc_test_put(&w, "room:a", "x");
+    rc_log_view_t v;
+    ck_assert_int_eq(rc_log_topic_head(&r, "room:a", 6, &v), 1);
+    ck_assert_uint_eq(v.topic_hash, rc_topic_hash(w.hdr->topic_key, "room:a", 6));
+    ck_assert_uint_ne(v.topic_hash, rc_topic_hash(w2.hdr->topic_key, "room:a", 6));
+    rc_log_close(&r);
+    rc_log_close(&w2);
+    rc_log_close(&w);
+    rc_log_unlink(inst2);
 }
 END_TEST
 
@@ -85,6 +115,7 @@ int main(void)
     Suite *s = rc_test_suite("topic_index", &tc, setup, teardown);
     tcase_add_test(tc, topic_index_finds_the_latest_record_and_prev_links_chain_back);
     tcase_add_test(tc, topic_index_forgets_overwritten_records_and_reuses_their_entries);
-    tcase_add_test(tc, topic_hash_is_fnv1a_and_the_index_key_is_never_zero);
+    tcase_add_test(tc, topic_hash_is_keyed_siphash_and_the_index_key_is_never_zero);
+    tcase_add_test(tc, each_region_has_its_own_topic_key);
     return rc_test_run(s);
 }
