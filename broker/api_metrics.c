@@ -50,6 +50,15 @@ static const edge_metric_t edge_metrics[] = {
     {"ringcast_edge_kicks_lapped_total", "counter", "connections closed as lapped by the log (4009)", SLOT_FIELD(kicks_lapped)},
     {"ringcast_edge_refused_total", "counter", "connections refused at the handshake (any status; 503 when full)", SLOT_FIELD(refused)},
     {"ringcast_edge_heartbeats_total", "counter", "client heartbeats answered", SLOT_FIELD(heartbeats)},
+    {"ringcast_edge_refused_rate_total", "counter", "connections refused 503 past accept_rate (also in refused)", SLOT_FIELD(refused_rate)},
+    {"ringcast_edge_refused_ip_total", "counter", "connections refused 503 past max_conns_per_ip (also in refused)", SLOT_FIELD(refused_ip)},
+    {"ringcast_edge_proxy_refused_total", "counter", "connections from a trusted proxy closed for a missing or malformed PROXY header", SLOT_FIELD(proxy_refused)},
+    {"ringcast_edge_handshake_timeouts_total", "counter", "connections closed for not finishing the handshake within handshake_timeout_ms of accept", SLOT_FIELD(handshake_timeouts)},
+    {"ringcast_edge_kicks_memory_total", "counter", "connections closed to keep the edge under edge_memory_max (4008 or 1008)", SLOT_FIELD(kicks_memory)},
+    {"ringcast_edge_kicks_rate_total", "counter", "connections closed with 1008 past client_msg_rate", SLOT_FIELD(kicks_rate)},
+    {"ringcast_edge_lapped_total", "counter", "times the edge's log reader was lapped by the writer", SLOT_FIELD(lapped)},
+    {"ringcast_edge_lost_total", "counter", "records the edge's log reader lost to lapping", SLOT_FIELD(lost)},
+    {"ringcast_edge_memory_bytes", "gauge", "bytes the edge's connections hold in input and output buffers (edge_memory_max bounds it)", SLOT_FIELD(memory)},
     {"ringcast_edge_lag", "gauge", "records the edge is behind the log's tail (next_seq - cursor_seq)", SIZE_MAX},
 };
 

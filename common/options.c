@@ -28,7 +28,7 @@ const rc_opt_t rc_opts[] = {
     {"max_channels", "100", RC_OPT_EDGE, "topics one connection may join (as Phoenix's max_channels_per_transport)"},
     {"out_queue_max", "4M", RC_OPT_EDGE, "bytes queued for one connection before it is closed as a slow consumer (4008)"},
     {"idle_timeout_ms", "60000", RC_OPT_EDGE, "close a connection that sent nothing for this long (Phoenix: 60000)"},
-    {"handshake_timeout_ms", "10000", RC_OPT_EDGE, "close a connection that has not completed its handshake in this long"},
+    {"handshake_timeout_ms", "10000", RC_OPT_EDGE, "close a connection that has not completed its handshake this long after accept"},
     {"recv_buffers", "1024", RC_OPT_EDGE, "provided receive buffers per edge (shared by all connections)"},
     {"recv_buffer_size", "4096", RC_OPT_EDGE, "bytes of each provided receive buffer"},
     {"shm_wait_ms", "10000", RC_OPT_EDGE, "how long an edge waits at start for the broker's shm region"},

@@ -164,7 +164,7 @@ rc_conn_t *rc_conn_lookup(rc_edge_t *e, int fd, uint32_t gen);
 
 /* handshake.c: returns bytes consumed (> 0), 0 if more are needed, < 0 if
  * the connection was refused (and is closing). */
-int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len);
+int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len, size_t prev_len);
 
 /* channel.c: one complete client message. */
 void rc_channel_on_message(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const uint8_t *data, size_t len);

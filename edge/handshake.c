@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "proto/close_codes.h"
 #include "proto/http_response.h"
 #include "proto/query.h"
@@ -54,10 +55,10 @@ static int pushex_path(rc_edge_t *e, rc_slice_t path)
     return rc_slice_eq(path, "/push_socket/websocket") && strcmp(rc_cfg_str(&e->cfg, "compat"), "pushex") == 0;
 }
 
-int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len)
+int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len, size_t prev_len)
 {
     rc_ws_request_t req;
-    int r = rc_ws_request_parse((const char *)buf, len, &req);
+    int r = rc_ws_request_parse((const char *)buf, len, prev_len, &req);
     if (r == 0)
         return 0;
     if (r < 0)
@@ -89,6 +90,7 @@ int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len
     if (req.offers_phoenix)
         c->flags |= RC_CF_PHOENIX_PROTO;
     c->state = RC_CONN_OPEN;
+    c->last_rx_s = rc_clock_mono_s(); /* the idle clock starts at the upgrade */
     rc_ws_reader_init(&c->wsr, e->max_message);
     rc_wheel_add(e, c); /* the idle deadline may come before the handshake's */
     return r;

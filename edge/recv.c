@@ -100,11 +100,13 @@ static size_t consume_frames(rc_edge_t *e, rc_conn_t *c, uint8_t *buf, size_t le
     return off;
 }
 
-static size_t consume(rc_edge_t *e, rc_conn_t *c, uint8_t *buf, size_t len)
+/* prev_len: how many of these bytes an earlier call already saw (the
+ * handshake parser resumes after them). */
+static size_t consume(rc_edge_t *e, rc_conn_t *c, uint8_t *buf, size_t len, size_t prev_len)
 {
     size_t off = 0;
     if (c->state == RC_CONN_HANDSHAKE) {
-        int r = rc_handshake_feed(e, c, buf, len);
+        int r = rc_handshake_feed(e, c, buf, len, prev_len);
         if (r <= 0)
             return r < 0 ? len : 0;
         off = (size_t)r;
@@ -122,7 +124,11 @@ void rc_conn_on_data(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
 {
     if (c->state == RC_CONN_CLOSING)
         return; /* closing: what the client still sends is read and dropped */
-    c->last_rx_s = rc_clock_mono_s();
+    /* The handshake's deadline runs from accept (a slowloris client that
+     * trickles a header byte at a time must not keep its slot); once open,
+     * any bytes count as life. */
+    if (c->state != RC_CONN_HANDSHAKE)
+        c->last_rx_s = rc_clock_mono_s();
     if (c->in) {
         /* The parsers refuse oversize input themselves (431 for a header
          * block, 1009 for a frame header over max_message) before c->in can
@@ -131,8 +137,9 @@ void rc_conn_on_data(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
             rc_conn_close(e, c, RC_CLOSE_TOO_BIG);
             return;
         }
+        size_t seen = c->in->len;
         c->in = inbuf_append(c->in, data, n);
-        size_t used = consume(e, c, c->in->data, c->in->len);
+        size_t used = consume(e, c, c->in->data, c->in->len, seen);
         if (used >= c->in->len || c->state == RC_CONN_CLOSING) {
             free(c->in);
             c->in = NULL;
@@ -142,7 +149,7 @@ void rc_conn_on_data(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
         }
         return;
     }
-    size_t used = consume(e, c, data, n);
+    size_t used = consume(e, c, data, n, 0);
     if (used < n && c->state != RC_CONN_CLOSING)
         c->in = inbuf_append(NULL, data + used, n - used);
 }

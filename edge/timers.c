@@ -4,6 +4,7 @@
 #include "common/textlog.h"
 #include "edge/edge.h"
 #include "proto/close_codes.h"
+#include "shm/slots.h"
 
 /* Grace for a closing connection to get its close frame out. */
 #define RC_CLOSE_GRACE_S 5
@@ -85,6 +86,8 @@ static void expire(rc_edge_t *e, rc_conn_t *c)
         rc_textlog("info", "msg=\"connection timed out\" state=%s suppressed=%lu",
                 c->state == RC_CONN_HANDSHAKE ? "handshake" : c->state == RC_CONN_OPEN ? "idle" : "closing",
                 lim.suppressed);
+    if (c->state == RC_CONN_HANDSHAKE)
+        RC_SLOT_ADD(e->slot, handshake_timeouts, 1);
     if (c->state == RC_CONN_OPEN)
         rc_conn_close(e, c, RC_CLOSE_GOING_AWAY); /* files it again with the closing grace */
     else

@@ -244,12 +244,36 @@ incomplete:
     return 0;
 }
 
-int rc_ws_request_parse(const char *buf, size_t len, rc_ws_request_t *req)
+/* 1 if buf[from..lim) holds the end of a header block: a line end ("\n" or
+ * "\r\n") right after another. from is backed up by the caller so that a
+ * terminator split across calls is seen. */
+static int has_block_end(const char *buf, size_t from, size_t lim)
+{
+    for (size_t i = from; i < lim; i++) {
+        if (buf[i] != '\n')
+            continue;
+        if (i >= 1 && buf[i - 1] == '\n')
+            return 1;
+        if (i >= 2 && buf[i - 1] == '\r' && buf[i - 2] == '\n')
+            return 1;
+    }
+    return 0;
+}
+
+int rc_ws_request_parse(const char *buf, size_t len, size_t prev_len, rc_ws_request_t *req)
 {
     size_t lim = len < RC_HS_MAX_BYTES ? len : RC_HS_MAX_BYTES;
     int r;
 
     memset(req, 0, sizeof(*req));
+    /* Resuming: the bytes up to prev_len held no block end, so only the new
+     * ones (and the two before them, for a terminator split across reads)
+     * need a look before the one full parse. */
+    if (prev_len > 0 && prev_len < lim && lim < RC_HS_MAX_BYTES &&
+        !has_block_end(buf, prev_len > 2 ? prev_len - 2 : 0, lim)) {
+        req->version = -1;
+        return 0;
+    }
     req->version = -2; /* "not seen yet", to spot a repeated header */
     r = request_scan(buf, len, lim, req);
     if (req->version == -2)

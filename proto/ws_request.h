@@ -3,7 +3,10 @@
  * token): the request line and the headers ringcast reads.
  *
  * The parser is resumable and allocates nothing: call it again with the
- * whole buffer received so far; every slice it returns points into that
+ * whole buffer received so far and how much of it the last call saw; it
+ * looks for the end of the block only in the new bytes, and parses the
+ * block once, when it is complete, so a request sent a byte at a time costs
+ * O(length), not O(length^2). Every slice it returns points into that
  * buffer, which the caller owns and must keep while it uses the request. */
 #ifndef RC_PROTO_WS_REQUEST_H
 #define RC_PROTO_WS_REQUEST_H
@@ -28,12 +31,17 @@ typedef struct rc_ws_request {
     unsigned nheaders;
 } rc_ws_request_t;
 
-/* Parses the request line and headers in buf[0..len).
+/* Parses the request line and headers in buf[0..len). prev_len is the len
+ * of the previous call on the same buffer that returned 0, or 0 for the
+ * first call (which parses what is there, so a request that is wrong from
+ * its first bytes is refused at once). A later call only scans
+ * buf[prev_len - 2..len) for the blank line, and parses the whole block
+ * when it is found or when the block reaches RC_HS_MAX_BYTES.
  * Returns the length of the header block (> 0, through the blank line) when
  * complete, 0 when more bytes are needed, or a negative HTTP status:
  * -400 malformed (including a repeated Sec-WebSocket-Key, -Version, Origin
  * or Host), -431 header block over RC_HS_MAX_BYTES or more than
  * RC_HS_MAX_HEADERS headers. Never reads past len. */
-int rc_ws_request_parse(const char *buf, size_t len, rc_ws_request_t *req);
+int rc_ws_request_parse(const char *buf, size_t len, size_t prev_len, rc_ws_request_t *req);
 
 #endif

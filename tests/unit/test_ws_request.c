@@ -91,7 +91,7 @@ START_TEST(bytes_after_the_blank_line_are_not_part_of_the_request)
     char buf[1024];
     rc_ws_request_t req;
     int n = snprintf(buf, sizeof(buf), "%s%s", chrome_req, "\x81\x85garbage");
-    ck_assert_int_eq(rc_ws_request_parse(buf, (size_t)n, &req), (int)strlen(chrome_req));
+    ck_assert_int_eq(rc_ws_request_parse(buf, (size_t)n, 0, &req), (int)strlen(chrome_req));
 }
 END_TEST
 
@@ -104,9 +104,9 @@ START_TEST(truncated_request_returns_incomplete)
         size_t n = strlen(reqs[k]);
         rc_ws_request_t req;
         for (size_t cut = 0; cut < n; cut++)
-            ck_assert_msg(rc_ws_request_parse(reqs[k], cut, &req) == 0, "req %zu cut %zu: %d", k,
-                          cut, rc_ws_request_parse(reqs[k], cut, &req));
-        ck_assert_int_eq(rc_ws_request_parse(reqs[k], n, &req), (int)n);
+            ck_assert_msg(rc_ws_request_parse(reqs[k], cut, 0, &req) == 0, "req %zu cut %zu: %d", k,
+                          cut, rc_ws_request_parse(reqs[k], cut, 0, &req));
+        ck_assert_int_eq(rc_ws_request_parse(reqs[k], n, 0, &req), (int)n);
     }
 }
 END_TEST
@@ -150,7 +150,7 @@ static const struct {
 START_TEST(malformed_request_returns_400)
 {
     rc_ws_request_t req;
-    int got = rc_ws_request_parse(bad_parse[_i].req, bad_parse[_i].n, &req);
+    int got = rc_ws_request_parse(bad_parse[_i].req, bad_parse[_i].n, 0, &req);
     ck_assert_msg(got == bad_parse[_i].status, "%s: got %d want %d", bad_parse[_i].name, got,
                   bad_parse[_i].status);
 }
@@ -170,13 +170,13 @@ START_TEST(max_headers_accepted_one_more_returns_431)
     static char buf[4096];
     rc_ws_request_t req;
     size_t n = build_headers(buf, sizeof(buf), RC_HS_MAX_HEADERS, "\r\n");
-    ck_assert_int_eq(rc_ws_request_parse(buf, n, &req), (int)n);
+    ck_assert_int_eq(rc_ws_request_parse(buf, n, 0, &req), (int)n);
     ck_assert_uint_eq(req.nheaders, RC_HS_MAX_HEADERS);
     n = build_headers(buf, sizeof(buf), RC_HS_MAX_HEADERS + 1, "\r\n");
-    ck_assert_int_eq(rc_ws_request_parse(buf, n, &req), -431);
+    ck_assert_int_eq(rc_ws_request_parse(buf, n, 0, &req), -431);
     /* Refused as soon as the extra header is complete, before the end. */
     n = build_headers(buf, sizeof(buf), RC_HS_MAX_HEADERS + 1, "");
-    ck_assert_int_eq(rc_ws_request_parse(buf, n, &req), -431);
+    ck_assert_int_eq(rc_ws_request_parse(buf, n, 0, &req), -431);
 }
 END_TEST
 
@@ -196,7 +196,7 @@ START_TEST(header_block_of_max_bytes_is_accepted)
     static char buf[RC_HS_MAX_BYTES + 100];
     rc_ws_request_t req;
     size_t n = sized_request(buf, RC_HS_MAX_BYTES);
-    ck_assert_int_eq(rc_ws_request_parse(buf, n, &req), RC_HS_MAX_BYTES);
+    ck_assert_int_eq(rc_ws_request_parse(buf, n, 0, &req), RC_HS_MAX_BYTES);
 }
 END_TEST
 
@@ -205,10 +205,61 @@ START_TEST(header_block_over_max_bytes_returns_431)
     static char buf[RC_HS_MAX_BYTES + 100];
     rc_ws_request_t req;
     size_t n = sized_request(buf, RC_HS_MAX_BYTES + 1);
-    ck_assert_int_eq(rc_ws_request_parse(buf, n, &req), -431);
+    ck_assert_int_eq(rc_ws_request_parse(buf, n, 0, &req), -431);
     /* Still incomplete one byte short of the limit; refused at the limit. */
-    ck_assert_int_eq(rc_ws_request_parse(buf, RC_HS_MAX_BYTES - 1, &req), 0);
-    ck_assert_int_eq(rc_ws_request_parse(buf, RC_HS_MAX_BYTES, &req), -431);
+    ck_assert_int_eq(rc_ws_request_parse(buf, RC_HS_MAX_BYTES - 1, 0, &req), 0);
+    ck_assert_int_eq(rc_ws_request_parse(buf, RC_HS_MAX_BYTES, 0, &req), -431);
+}
+END_TEST
+
+START_TEST(resumed_one_byte_at_a_time_gives_the_same_request)
+{
+    /* The edge's path: every call with the bytes so far and the length of
+     * the call before. Each request, CRLF or LF, ends on the same byte as
+     * the one-shot parse and with the same fields. */
+    const char *reqs[] = { chrome_req, firefox_req, lf_req };
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = strlen(reqs[k]), prev = 0;
+        rc_ws_request_t req, once;
+        int r = 0;
+        for (size_t len = 1; len <= n && r == 0; prev = len, len++)
+            r = rc_ws_request_parse(reqs[k], len, prev, &req);
+        ck_assert_int_eq(r, (int)n);
+        ck_assert_uint_eq(prev, n);
+        ck_assert_int_eq(rc_ws_request_parse(reqs[k], n, 0, &once), (int)n);
+        ck_assert_mem_eq(&req, &once, sizeof(req));
+    }
+}
+END_TEST
+
+START_TEST(resumed_call_scans_only_the_new_bytes)
+{
+    /* Bytes already seen are not parsed again until the block ends: a
+     * malformed header that arrived earlier is found once, at the end, so
+     * a trickled request costs its length, not its length squared. */
+    static const char bad[] = "GET /ws HTTP/1.1\r\nbad header\r\nHost: x\r\n";
+    static const char end[] = "GET /ws HTTP/1.1\r\nbad header\r\nHost: x\r\n\r\n";
+    size_t n = sizeof(bad) - 1;
+    rc_ws_request_t req;
+
+    ck_assert_int_eq(rc_ws_request_parse(bad, n, 0, &req), -400);
+    ck_assert_int_eq(rc_ws_request_parse(bad, n, 20, &req), 0);
+    ck_assert_int_eq(rc_ws_request_parse(end, n + 2, n, &req), -400);
+    /* A terminator split across calls: "\r\n" seen, then "\r\n". */
+    ck_assert_int_eq(rc_ws_request_parse(chrome_req, strlen(chrome_req), strlen(chrome_req) - 2, &req),
+                     (int)strlen(chrome_req));
+    ck_assert_int_eq(rc_ws_request_parse(chrome_req, strlen(chrome_req), strlen(chrome_req) - 1, &req),
+                     (int)strlen(chrome_req));
+}
+END_TEST
+
+START_TEST(resumed_block_reaching_max_bytes_returns_431)
+{
+    static char buf[RC_HS_MAX_BYTES + 100];
+    rc_ws_request_t req;
+    size_t n = sized_request(buf, RC_HS_MAX_BYTES + 1);
+    ck_assert_int_eq(rc_ws_request_parse(buf, RC_HS_MAX_BYTES - 1, 0, &req), 0);
+    ck_assert_int_eq(rc_ws_request_parse(buf, n, RC_HS_MAX_BYTES - 1, &req), -431);
 }
 END_TEST
 
@@ -227,5 +278,8 @@ int main(void)
     tcase_add_test(tc, max_headers_accepted_one_more_returns_431);
     tcase_add_test(tc, header_block_of_max_bytes_is_accepted);
     tcase_add_test(tc, header_block_over_max_bytes_returns_431);
+    tcase_add_test(tc, resumed_one_byte_at_a_time_gives_the_same_request);
+    tcase_add_test(tc, resumed_call_scans_only_the_new_bytes);
+    tcase_add_test(tc, resumed_block_reaching_max_bytes_returns_431);
     return rc_test_run(s);
 }

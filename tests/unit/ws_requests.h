@@ -41,7 +41,7 @@ static const char lf_req[] =
 
 static inline int parse_str(const char *s, rc_ws_request_t *req)
 {
-    return rc_ws_request_parse(s, strlen(s), req);
+    return rc_ws_request_parse(s, strlen(s), 0, req);
 }
 
 #endif
