@@ -39,6 +39,9 @@ static inline uint64_t rc_clock_mono_ms(void) { return rc_clock_mono_ns() / 1000
 static inline uint64_t rc_clock_mono_coarse_ns(void) { return rc_clock_ns_of(CLOCK_MONOTONIC_COARSE); }
 
 /* Monotonic seconds, coarse: the edge's per-connection deadlines. */
+/* Coarse monotonic milliseconds (a tick's resolution, a few ms): for
+ * per-message rate buckets, where a vDSO read of the coarse clock is enough. */
+static inline uint64_t rc_clock_mono_coarse_ms(void) { return rc_clock_mono_coarse_ns() / 1000000u; }
 static inline uint32_t rc_clock_mono_s(void) { return (uint32_t)(rc_clock_mono_coarse_ns() / 1000000000ull); }
 
 /* A relative timeout of ms milliseconds, as the futex and poll calls take

@@ -32,7 +32,7 @@ void rc_conn_close(rc_edge_t *e, rc_conn_t *c, uint16_t code)
     }
     /* A slow or lapped consumer gets no more of its backlog, only the close. */
     if (code == RC_CLOSE_SLOW_CONSUMER || code == RC_CLOSE_LAPPED)
-        rc_out_drop_unsent(c);
+        rc_out_drop_unsent(e, c);
     uint8_t frame[127];
     size_t n = rc_ws_close_encode(frame, code, "");
     rc_conn_set_closing(e, c);
@@ -53,7 +53,7 @@ void rc_conn_set_closing(rc_edge_t *e, rc_conn_t *c)
 void rc_conn_abort(rc_edge_t *e, rc_conn_t *c)
 {
     rc_conn_set_closing(e, c);
-    rc_out_drop_unsent(c);
+    rc_out_drop_unsent(e, c);
     if (!(c->flags & RC_CF_SHUT)) {
         c->flags |= RC_CF_SHUT;
         shutdown(c->fd, SHUT_RDWR);
@@ -79,10 +79,10 @@ void rc_conn_free_pending(rc_edge_t *e)
         e->to_free = c->next;
         rc_channel_unsubscribe_all(e, c);
         rc_wheel_del(e, c);
-        rc_out_free(c);
+        rc_out_free(e, c);
         e->io->conn_free(e, c);
-        free(c->in);
-        free(c->msg);
+        rc_conn_free_input(e, c);
+        rc_admit_release(e, c);
         free(c->subs);
         close(c->fd);
         e->by_fd[c->fd] = NULL;

@@ -19,6 +19,7 @@
  * README's operations section. */
 #include "edge/edge.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -29,20 +30,12 @@
 #include "common/rand.h"
 #include "proto/close_codes.h"
 
-#define RC_DRAIN_MIN_SLEEP_MS 20 /* batches closer than this go together */
 #define RC_DRAIN_GRACE_MS 6000   /* the closing grace (timers.c) + 1 s */
 
 static int by_time(const void *a, const void *b)
 {
     const rc_drain_item_t *x = a, *y = b;
     return x->at_ms < y->at_ms ? -1 : x->at_ms > y->at_ms;
-}
-
-static void arm_timer(rc_edge_t *e, uint64_t ms)
-{
-    if (ms < RC_DRAIN_MIN_SLEEP_MS)
-        ms = RC_DRAIN_MIN_SLEEP_MS;
-    e->io->timer_arm(e, ms);
 }
 
 /* Closes the connection an item names, if it is still the same one and not
@@ -72,19 +65,19 @@ void rc_drain_start(rc_edge_t *e)
     d->deadline_ms = d->start_ms + e->drain_ms + RC_DRAIN_GRACE_MS;
     rc_textlog("info", "msg=\"draining\" connections=%llu window_ms=%llu", (unsigned long long)d->n,
             (unsigned long long)e->drain_ms);
-    rc_drain_on_timer(e);
+    rc_edge_timer_soon(e, 0);
 }
 
-void rc_drain_on_timer(rc_edge_t *e)
+uint64_t rc_drain_on_timer(rc_edge_t *e)
 {
     rc_drain_t *d = &e->drain;
     if (!e->draining)
-        return;
+        return UINT64_MAX;
     uint64_t now = rc_clock_mono_ms();
     if (now >= d->deadline_ms) {
         rc_textlog("warn", "msg=\"drain deadline passed\" connections_left=%llu", (unsigned long long)e->nconns);
         e->stop = 1;
-        return;
+        return UINT64_MAX;
     }
     uint64_t elapsed = now - d->start_ms;
     uint32_t first = d->next;
@@ -94,9 +87,8 @@ void rc_drain_on_timer(rc_edge_t *e)
         rc_textlog("info", "msg=\"drain: every connection closed\" connections=%u elapsed_ms=%llu", d->n,
                 (unsigned long long)elapsed);
     if (d->next < d->n)
-        arm_timer(e, d->items[d->next].at_ms - elapsed);
-    else
-        arm_timer(e, d->deadline_ms - now); /* the loop ends earlier once nconns is 0 */
+        return d->items[d->next].at_ms - elapsed;
+    return d->deadline_ms - now; /* the loop ends earlier once nconns is 0 */
 }
 
 void rc_drain_now(rc_edge_t *e)

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "common/cidr.h"
 #include "common/config.h"
 #include "edge/io.h"
 #include "edge/timers.h"
@@ -38,6 +39,8 @@ enum rc_conn_flag {
     RC_CF_CLOSE_AFTER_SEND = 1 << 5,
     RC_CF_RECV_STARVED = 1 << 6,  /* receive ended for lack of buffers (io_uring) */
     RC_CF_FREE = 1 << 7,          /* on the free list */
+    RC_CF_PROXY_HDR = 1 << 8,     /* from a trusted proxy: a PROXY header comes first */
+    RC_CF_LOST = 1 << 9,          /* may have missed events (the reader was lapped): 4009 is scheduled */
 };
 
 typedef struct rc_sub {
@@ -53,18 +56,26 @@ typedef struct rc_inbuf {
     uint8_t data[];
 } rc_inbuf_t;
 
+/* The highest max_channels: rc_conn_t's nsubs and subcap are 16 bits. */
+#define RC_MAX_CHANNELS_CAP 32768u
+
+typedef struct rc_ip_entry rc_ip_entry_t;
+
 typedef struct rc_conn {
     int fd;
     uint32_t gen;
     uint8_t state;
-    uint8_t flags;
+    uint8_t on_wheel;
+    uint16_t flags;        /* rc_conn_flag */
     uint16_t nsubs;
     uint16_t subcap;
     uint16_t close_code;   /* close code queued, 0 if none */
-    uint32_t last_rx_s;    /* monotonic seconds: accept, last byte received, or close start */
     uint16_t tw_slot;      /* timing wheel slot while on_wheel */
-    uint8_t on_wheel;
+    uint32_t last_rx_s;    /* monotonic seconds: accept (until the upgrade), last byte received, or close start */
+    uint32_t msg_tokens;   /* client_msg_rate bucket, in thousandths of a message */
+    uint32_t msg_at_ms;    /* its last refill, monotonic ms (low 32 bits) */
     rc_ws_reader_t wsr;
+    rc_ip_entry_t *ip;     /* its address's max_conns_per_ip count; NULL when not counted */
     rc_sub_t *subs;        /* NULL until the first join */
     rc_inbuf_t *in;        /* partial input; NULL when nothing is pending */
     rc_inbuf_t *msg;       /* fragments of a message in progress; usually NULL */
@@ -87,6 +98,22 @@ typedef struct rc_drain {
     uint32_t n, next;       /* items, and the first not yet closed */
     uint64_t start_ms, deadline_ms; /* CLOCK_MONOTONIC */
 } rc_drain_t;
+
+/* Connections to close with 4009 because the reader was lapped (edge/lost.c),
+ * at times drawn over lapped_close_ms; the same item type as the drain's. */
+typedef struct rc_lost {
+    rc_drain_item_t *items; /* sorted by at_ms from start_ms; owned */
+    uint32_t n, next, cap;
+    uint64_t start_ms;
+} rc_lost_t;
+
+/* Connections per client address (edge/admit.c): a chained table keyed by
+ * SipHash under a random key, so addresses cannot be chosen to collide. */
+typedef struct rc_ip_table {
+    uint8_t key[16];
+    rc_ip_entry_t **buckets;
+    size_t nbuckets, count; /* nbuckets a power of two (0 until first use) */
+} rc_ip_table_t;
 
 typedef struct rc_edge {
     rc_config_t cfg;
@@ -118,9 +145,18 @@ typedef struct rc_edge {
     uint32_t wheel_now;
     uint64_t wheel_count;
     int wheel_armed;
+    int timer_armed;       /* the backend's one-shot timer is in flight */
+    rc_lost_t lost;
     /* limits */
     uint64_t max_connections, max_message, max_channels, out_queue_max;
     uint64_t idle_timeout_ms, handshake_timeout_ms;
+    uint64_t edge_memory_max, max_conns_per_ip, accept_rate, client_msg_rate, lapped_close_ms;
+    rc_cidr_list_t trusted_proxies;
+    rc_ip_table_t ips;
+    double accept_tokens;  /* accept_rate bucket */
+    uint64_t accept_at_ms;
+    uint64_t mem;          /* bytes connections hold (edge/memory.c) */
+    uint64_t mem_published;
     const char *ws_path;
     const char *check_origin;
 } rc_edge_t;
@@ -165,6 +201,10 @@ rc_conn_t *rc_conn_lookup(rc_edge_t *e, int fd, uint32_t gen);
 /* handshake.c: returns bytes consumed (> 0), 0 if more are needed, < 0 if
  * the connection was refused (and is closing). */
 int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len, size_t prev_len);
+/* Answers 503 with a jittered Retry-After and closes; returns -1. */
+int rc_handshake_refuse_busy(rc_edge_t *e, rc_conn_t *c, const char *why);
+/* admit.c: the same answer on a socket that has no connection yet; closes fd. */
+void rc_refuse_fd(rc_edge_t *e, int fd, const char *why);
 
 /* channel.c: one complete client message. */
 void rc_channel_on_message(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const uint8_t *data, size_t len);
@@ -177,9 +217,15 @@ void rc_out_log(rc_edge_t *e, rc_conn_t *c, const rc_log_view_t *v);
 void rc_out_flush(rc_edge_t *e);
 void rc_out_on_send(rc_edge_t *e, rc_conn_t *c, int res);
 void rc_out_on_pollout(rc_edge_t *e, rc_conn_t *c, int res);
-void rc_out_free(rc_conn_t *c);
-void rc_out_drop_unsent(rc_conn_t *c);
+void rc_out_free(rc_edge_t *e, rc_conn_t *c);
+void rc_out_drop_unsent(rc_edge_t *e, rc_conn_t *c);
 uint64_t rc_out_queued(const rc_conn_t *c);
+/* Bytes of edge memory c's out-queue holds: owned buffers, items, the queue. */
+uint64_t rc_out_mem(const rc_conn_t *c);
+/* Sends for at most budget dirty connections; the rest wait for the next
+ * turn, so a hot topic's fan-out lets completions and receives in between.
+ * Returns 1 if some are left. */
+int rc_out_flush_some(rc_edge_t *e, uint32_t budget);
 
 /* drain.c: SIGTERM handling. rc_drain_start stops accepting and schedules
  * each connection's 1012 close at a random time in the drain window;
@@ -187,11 +233,53 @@ uint64_t rc_out_queued(const rc_conn_t *c);
  * or, past the hard deadline, stops the loop; rc_drain_now (second signal)
  * closes the rest at once and stops the loop. None of them blocks. */
 void rc_drain_start(rc_edge_t *e);
-void rc_drain_on_timer(rc_edge_t *e);
+/* Returns ms until it wants to run again, or UINT64_MAX. */
+uint64_t rc_drain_on_timer(rc_edge_t *e);
 void rc_drain_now(rc_edge_t *e);
 void rc_drain_free(rc_edge_t *e);
 
 /* fanout.c */
 void rc_fanout_drain(rc_edge_t *e);
+
+/* main.c: the backend's one-shot timer fired (drain and lapped closes). */
+void rc_edge_on_timer(rc_edge_t *e);
+/* Makes sure the timer runs within ms (for a schedule that just started). */
+void rc_edge_timer_soon(rc_edge_t *e, uint64_t ms);
+
+/* lost.c: the reader was lapped: every subscribed connection gets no more
+ * events and is closed with 4009 at a random time within lapped_close_ms. */
+void rc_lost_start(rc_edge_t *e);
+/* Closes those due; returns ms until the next, or UINT64_MAX. */
+uint64_t rc_lost_on_timer(rc_edge_t *e);
+void rc_lost_free(rc_edge_t *e);
+
+/* admit.c: admission (accept_rate, max_conns_per_ip, trusted proxies). */
+int rc_admit_init(rc_edge_t *e);
+void rc_admit_free(rc_edge_t *e);
+/* At accept, before a connection exists: 0 admitted, else the fd was
+ * answered 503 and closed. Sets *proxied when the peer is a trusted proxy,
+ * and *ip to the address's count entry (taken) when counted. */
+int rc_admit_accept(rc_edge_t *e, int fd, int *proxied, rc_ip_entry_t **ip);
+/* A trusted proxy's header in buf: bytes consumed (> 0), 0 for more, < 0
+ * when c was closed (malformed: counted, aborted; over max_conns_per_ip:
+ * 503). */
+int rc_admit_proxy_header(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len);
+/* Gives back c's address count. */
+void rc_admit_release(rc_edge_t *e, rc_conn_t *c);
+/* One client frame: 0 within client_msg_rate, -1 when c was closed (1008). */
+int rc_admit_msg(rc_edge_t *e, rc_conn_t *c);
+/* At the upgrade: c's message bucket starts full. */
+void rc_admit_msg_init(rc_edge_t *e, rc_conn_t *c);
+
+/* memory.c: the edge_memory_max budget. */
+/* A connection's bytes changed by delta (allocations of its buffers). */
+static inline void rc_mem_add(rc_edge_t *e, int64_t delta) { e->mem += (uint64_t)delta; }
+/* Bytes c holds: partial input, fragments, out-queue. */
+uint64_t rc_conn_mem(const rc_conn_t *c);
+/* Once a turn: over edge_memory_max, closes the connections holding the
+ * most until under 90% of it; publishes the gauge. */
+void rc_mem_enforce(rc_edge_t *e);
+/* Frees c's input buffers (c->in, c->msg), accounted. */
+void rc_conn_free_input(rc_edge_t *e, rc_conn_t *c);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/rand.h"
 #include "proto/close_codes.h"
 #include "proto/http_response.h"
 #include "proto/query.h"
@@ -35,6 +36,14 @@ static int refuse(rc_edge_t *e, rc_conn_t *c, int status, const char *why)
     snprintf(body, sizeof(body), "%s\n", why);
     const char *extra = status == RC_HTTP_UPGRADE_REQUIRED ? "Sec-WebSocket-Version: 13\r\n" : NULL;
     return respond_and_close(e, c, status, NULL, extra, body);
+}
+
+int rc_handshake_refuse_busy(rc_edge_t *e, rc_conn_t *c, const char *why)
+{
+    char body[160], hdr[64];
+    snprintf(body, sizeof(body), "%s, retry later\n", why);
+    snprintf(hdr, sizeof(hdr), "Retry-After: %u\r\n", (unsigned)rc_rand_range(1, 10));
+    return respond_and_close(e, c, RC_HTTP_UNAVAILABLE, NULL, hdr, body);
 }
 
 static int healthz(rc_edge_t *e, rc_conn_t *c)
@@ -91,6 +100,7 @@ int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len
         c->flags |= RC_CF_PHOENIX_PROTO;
     c->state = RC_CONN_OPEN;
     c->last_rx_s = rc_clock_mono_s(); /* the idle clock starts at the upgrade */
+    rc_admit_msg_init(e, c);
     rc_ws_reader_init(&c->wsr, e->max_message);
     rc_wheel_add(e, c); /* the idle deadline may come before the handshake's */
     return r;

@@ -54,7 +54,8 @@ typedef struct rc_io_ops {
     void (*wait_writable)(struct rc_edge *e, struct rc_conn *c);
 
     /* One-shot timers: the wheel's tick after 1 s (rc_wheel_tick) and the
-     * drain timer after ms (rc_drain_on_timer). One of each at a time. */
+     * edge's timer after ms (rc_edge_on_timer: drain and lapped closes). One
+     * of each at a time. */
     void (*tick_arm)(struct rc_edge *e);
     void (*timer_arm)(struct rc_edge *e, uint64_t ms);
 

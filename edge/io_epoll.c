@@ -80,7 +80,7 @@ static void on_signal(evutil_socket_t fd, short what, void *arg)
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg) { rc_wheel_tick(arg); }
-static void on_timer(evutil_socket_t fd, short what, void *arg) { rc_drain_on_timer(arg); }
+static void on_timer(evutil_socket_t fd, short what, void *arg) { rc_edge_on_timer(arg); }
 
 static void on_log(evutil_socket_t fd, short what, void *arg)
 {

@@ -370,7 +370,7 @@ static void on_cqe(rc_edge_t *e, const struct io_uring_cqe *cqe)
         rc_wheel_tick(e);
         break;
     case OP_TIMER:
-        rc_drain_on_timer(e);
+        rc_edge_on_timer(e);
         break;
     }
 }

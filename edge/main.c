@@ -92,8 +92,15 @@ static int load_limits(rc_edge_t *e)
         fprintf(stderr, "recv_buffers must be a power of two in 8..32768, recv_buffer_size in 256..1M\n");
         return -EINVAL;
     }
-    if (e->max_message > (1u << 30) || e->max_channels > 65535) {
-        fprintf(stderr, "max_message must be <= 1G and max_channels <= 65535\n");
+    if (e->max_message > (1u << 30)) {
+        fprintf(stderr, "max_message must be <= 1G\n");
+        return -EINVAL;
+    }
+    /* A connection's subscription count and array capacity are 16 bits;
+     * the array doubles, so 32768 is the most it can reach. */
+    if (e->max_channels > RC_MAX_CHANNELS_CAP) {
+        fprintf(stderr, "max_channels must be at most %u (got %llu)\n", RC_MAX_CHANNELS_CAP,
+                (unsigned long long)e->max_channels);
         return -EINVAL;
     }
     e->nbufs = (uint32_t)nbufs;
@@ -101,6 +108,40 @@ static int load_limits(rc_edge_t *e)
     e->ws_path = rc_cfg_str(c, "ws_path");
     e->check_origin = rc_cfg_str(c, "check_origin");
     return 0;
+}
+
+/* Batches closer together than this go in one wake-up. */
+#define RC_TIMER_MIN_MS 20
+/* The longest the timer sleeps while something is scheduled, so a schedule
+ * that starts while the timer is armed for later waits at most this long
+ * (the backends have one timer and no cheap way to move it earlier). */
+#define RC_TIMER_MAX_MS 1000
+
+static void timer_arm(rc_edge_t *e, uint64_t ms)
+{
+    if (ms < RC_TIMER_MIN_MS)
+        ms = RC_TIMER_MIN_MS;
+    if (ms > RC_TIMER_MAX_MS)
+        ms = RC_TIMER_MAX_MS;
+    e->timer_armed = 1;
+    e->io->timer_arm(e, ms);
+}
+
+void rc_edge_timer_soon(rc_edge_t *e, uint64_t ms)
+{
+    if (!e->timer_armed)
+        timer_arm(e, ms);
+}
+
+void rc_edge_on_timer(rc_edge_t *e)
+{
+    e->timer_armed = 0;
+    uint64_t d = rc_drain_on_timer(e);
+    uint64_t l = rc_lost_on_timer(e);
+    if (l < d)
+        d = l;
+    if (d != UINT64_MAX && !e->stop)
+        timer_arm(e, d);
 }
 
 void rc_edge_on_signal(rc_edge_t *e)
@@ -139,13 +180,19 @@ static void mark_alive(rc_edge_t *e)
         RC_SLOT_SET(e->slot, alive_mono_ns, now);
 }
 
+/* Sends handed to the kernel per loop turn: past it the turn ends and
+ * completions (receives, heartbeats, other sends) are handled before the
+ * rest of a hot topic's fan-out goes out. */
+#define RC_FLUSH_BUDGET 2048
+
 static void run(rc_edge_t *e)
 {
     while (!e->stop) {
         mark_alive(e);
         if (e->log_ready)
             rc_fanout_drain(e);
-        rc_out_flush(e);
+        int more = rc_out_flush_some(e, RC_FLUSH_BUDGET);
+        rc_mem_enforce(e);
         rc_conn_free_pending(e);
         if (e->draining && e->nconns == 0)
             break;
@@ -157,8 +204,26 @@ static void run(rc_edge_t *e)
             rc_drain_start(e);
             continue;
         }
-        e->io->poll(e, !e->log_ready);
+        e->io->poll(e, !e->log_ready && !more);
     }
+}
+
+/* max_connections should mean what it says: the soft descriptor limit is
+ * often 1024 while the hard one is far higher, and only root could raise
+ * the hard one, so take all of it. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        rc_textlog("warn", "msg=\"could not raise the descriptor limit\" soft=%llu hard=%llu err=\"%s\"",
+                   (unsigned long long)was, (unsigned long long)rl.rlim_max, strerror(errno));
+    else
+        rc_textlog("info", "msg=\"descriptor limit raised to the hard limit\" was=%llu now=%llu",
+                   (unsigned long long)was, (unsigned long long)rl.rlim_max);
 }
 
 /* One edge per process. main frees what edge_main leaves, on every path
@@ -172,7 +237,8 @@ static int edge_main(rc_edge_t *e, int argc, char **argv)
         return rc > 0 ? 0 : 2;
     rc_rand_init();
     uint64_t port, wait_ms;
-    if (load_limits(e) || rc_cfg_u64(&e->cfg, "edge_port", &port) || rc_cfg_u64(&e->cfg, "shm_wait_ms", &wait_ms))
+    if (load_limits(e) || rc_admit_init(e) || rc_cfg_u64(&e->cfg, "edge_port", &port) ||
+        rc_cfg_u64(&e->cfg, "shm_wait_ms", &wait_ms))
         return 2;
     const char *instance = rc_cfg_str(&e->cfg, "instance");
     if (open_log(e, instance, wait_ms) < 0)
@@ -184,6 +250,7 @@ static int edge_main(rc_edge_t *e, int argc, char **argv)
     }
     e->slot = &e->log.slots[e->slot_idx];
 
+    raise_fd_limit();
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     e->by_fd_cap = rl.rlim_cur > 1u << 20 ? 1u << 20 : (uint32_t)rl.rlim_cur;
@@ -229,6 +296,8 @@ int main(int argc, char **argv)
     int status = edge_main(&edge, argc, argv);
     rc_topics_free(&edge.topics);
     rc_drain_free(&edge);
+    rc_lost_free(&edge);
+    rc_admit_free(&edge);
     free(edge.by_fd);
     rc_config_free(&edge.cfg);
     return status;

@@ -34,6 +34,7 @@ typedef struct rc_out_item {
     uint32_t rec_len;    /* LOG: record length, for the lapping check */
     uint64_t pos;        /* LOG: record position */
     void *owned;         /* OWNED: the heap block to free */
+    uint32_t cost;       /* OWNED: bytes of that block, with the allocator's overhead */
     uint8_t kind;
     uint8_t started;     /* part of it is on the wire: it must finish first */
 } rc_out_item_t;
@@ -42,17 +43,38 @@ struct rc_outq {
     uint32_t head, count, cap; /* ring of items, cap a power of two */
     uint32_t inflight;         /* items covered by the send in flight */
     uint64_t bytes;            /* unsent bytes queued */
+    uint64_t owned;            /* bytes of owned blocks (their cost) */
     struct msghdr msg;
     struct iovec iov[RC_MAX_IOV];
     rc_out_item_t *items;
     rc_outq_t *next_free;
 };
 
+/* What an allocation costs beyond its bytes (glibc's chunk header, rounded). */
+#define RC_MALLOC_OVERHEAD 16
+/* Per queued item, counted against out_queue_max with the bytes, so a flood
+ * of tiny replies (pongs) is bounded by what it really holds. */
+#define RC_ITEM_OVERHEAD (sizeof(rc_out_item_t) + RC_MALLOC_OVERHEAD)
+
+static uint64_t ring_mem(const rc_outq_t *q) { return sizeof(*q) + (uint64_t)q->cap * sizeof(rc_out_item_t); }
+
+uint64_t rc_out_mem(const rc_conn_t *c) { return c->outq ? ring_mem(c->outq) + c->outq->owned : 0; }
+
+static void free_item(rc_edge_t *e, rc_outq_t *q, rc_out_item_t *it)
+{
+    if (it->owned) {
+        q->owned -= it->cost;
+        rc_mem_add(e, -(int64_t)it->cost);
+        free(it->owned);
+        it->owned = NULL;
+    }
+}
+
 /* Out-queues are pooled: an idle connection holds none, and a broadcast to
  * many connections does not malloc one per connection per event. */
 static rc_outq_t *pool;
 
-static rc_outq_t *outq_get(rc_conn_t *c)
+static rc_outq_t *outq_get(rc_edge_t *e, rc_conn_t *c)
 {
     if (c->outq)
         return c->outq;
@@ -65,15 +87,17 @@ static rc_outq_t *outq_get(rc_conn_t *c)
         q->items = rc_xmalloc(q->cap * sizeof(*q->items));
     }
     q->head = q->count = q->inflight = 0;
-    q->bytes = 0;
+    q->bytes = q->owned = 0;
     c->outq = q;
+    rc_mem_add(e, (int64_t)ring_mem(q));
     return q;
 }
 
-static void outq_put(rc_conn_t *c)
+static void outq_put(rc_edge_t *e, rc_conn_t *c)
 {
     rc_outq_t *q = c->outq;
     c->outq = NULL;
+    rc_mem_add(e, -(int64_t)ring_mem(q));
     if (q->cap > 1024) { /* don't keep a burst's worth of memory forever */
         free(q->items);
         free(q);
@@ -98,8 +122,9 @@ uint64_t rc_out_queued(const rc_conn_t *c) { return c->outq ? c->outq->bytes : 0
 
 static void push_item(rc_edge_t *e, rc_conn_t *c, const rc_out_item_t *it)
 {
-    rc_outq_t *q = outq_get(c);
+    rc_outq_t *q = outq_get(e, c);
     if (q->count == q->cap) {
+        rc_mem_add(e, (int64_t)(q->cap * sizeof(*q->items)));
         /* grow the ring, keeping item order */
         rc_out_item_t *n = rc_xmalloc(2 * q->cap * sizeof(*n));
         for (uint32_t i = 0; i < q->count; i++)
@@ -111,6 +136,10 @@ static void push_item(rc_edge_t *e, rc_conn_t *c, const rc_out_item_t *it)
     }
     *item_at(q, q->count++) = *it;
     q->bytes += it->len;
+    if (it->owned) {
+        q->owned += it->cost;
+        rc_mem_add(e, (int64_t)it->cost);
+    }
     mark_dirty(e, c);
 }
 
@@ -118,7 +147,8 @@ static void push_item(rc_edge_t *e, rc_conn_t *c, const rc_out_item_t *it)
  * with 4008 instead of growing without bound. Returns 1 if it was kicked. */
 static int over_limit(rc_edge_t *e, rc_conn_t *c, size_t add)
 {
-    if (rc_out_queued(c) + add <= e->out_queue_max)
+    uint64_t items = c->outq ? c->outq->count + 1 : 1;
+    if (rc_out_queued(c) + add + items * RC_ITEM_OVERHEAD <= e->out_queue_max)
         return 0;
     static rc_textlog_limit_t lim;
     RC_SLOT_ADD(e->slot, kicks_slow, 1);
@@ -133,7 +163,8 @@ void rc_out_bytes(rc_edge_t *e, rc_conn_t *c, const void *data, size_t len)
 {
     void *copy = rc_xmalloc(len);
     memcpy(copy, data, len);
-    rc_out_item_t it = {.ptr = copy, .len = (uint32_t)len, .owned = copy, .kind = RC_ITEM_OWNED};
+    rc_out_item_t it = {.ptr = copy, .len = (uint32_t)len, .owned = copy,
+                        .cost = (uint32_t)len + RC_MALLOC_OVERHEAD, .kind = RC_ITEM_OWNED};
     push_item(e, c, &it);
 }
 
@@ -146,13 +177,15 @@ void rc_out_frame(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const void *payloa
     uint8_t *buf = rc_xmalloc(RC_WS_MAX_SERVER_HEADER + len);
     size_t h = rc_ws_header_encode(buf, opcode, len);
     memcpy(buf + h, payload, len);
-    rc_out_item_t it = {.ptr = buf, .len = (uint32_t)(h + len), .owned = buf, .kind = RC_ITEM_OWNED};
+    rc_out_item_t it = {.ptr = buf, .len = (uint32_t)(h + len), .owned = buf,
+                        .cost = (uint32_t)(RC_WS_MAX_SERVER_HEADER + len + RC_MALLOC_OVERHEAD), .kind = RC_ITEM_OWNED};
     push_item(e, c, &it);
 }
 
 void rc_out_log(rc_edge_t *e, rc_conn_t *c, const rc_log_view_t *v)
 {
-    if (c->state != RC_CONN_OPEN) {
+    if (c->state != RC_CONN_OPEN || (c->flags & RC_CF_LOST)) {
+        /* closing, or waiting for its 4009: it already missed events */
         RC_SLOT_ADD(e->slot, drops, 1);
         return;
     }
@@ -165,25 +198,25 @@ void rc_out_log(rc_edge_t *e, rc_conn_t *c, const rc_log_view_t *v)
 
 /* Drops what has not reached the wire. A frame the kernel took part of
  * stays: the close frame that follows must start on a frame boundary. */
-static void drop_unsent(rc_outq_t *q)
+static void drop_unsent(rc_edge_t *e, rc_outq_t *q)
 {
     while (q->count > q->inflight) {
         rc_out_item_t *it = item_at(q, q->count - 1);
         if (it->started)
             break;
         q->bytes -= it->len;
-        free(it->owned);
+        free_item(e, q, it);
         q->count--;
     }
 }
 
-void rc_out_drop_unsent(rc_conn_t *c)
+void rc_out_drop_unsent(rc_edge_t *e, rc_conn_t *c)
 {
     if (c->outq)
-        drop_unsent(c->outq);
+        drop_unsent(e, c->outq);
 }
 
-void rc_out_free(rc_conn_t *c)
+void rc_out_free(rc_edge_t *e, rc_conn_t *c)
 {
     if (!c->outq)
         return;
@@ -191,11 +224,11 @@ void rc_out_free(rc_conn_t *c)
     while (q->count) { /* everything, a frame half on the wire included */
         rc_out_item_t *it = item_at(q, q->count - 1);
         q->bytes -= it->len;
-        free(it->owned);
+        free_item(e, q, it);
         q->count--;
     }
     q->inflight = 0;
-    outq_put(c);
+    outq_put(e, c);
 }
 
 static void kick_lapped(rc_edge_t *e, rc_conn_t *c)
@@ -241,21 +274,26 @@ static void shut(rc_edge_t *e, rc_conn_t *c)
     rc_conn_maybe_free(e, c);
 }
 
-void rc_out_flush(rc_edge_t *e)
+int rc_out_flush_some(rc_edge_t *e, uint32_t budget)
 {
-    while (e->dirty) {
+    while (e->dirty && budget) {
         rc_conn_t *c = e->dirty;
         e->dirty = c->dirty_next;
         c->dirty_next = NULL;
         c->flags &= ~RC_CF_DIRTY;
         if (c->flags & (RC_CF_SEND_INFLIGHT | RC_CF_SHUT | RC_CF_FREE))
             continue;
-        if (c->outq && c->outq->count)
+        if (c->outq && c->outq->count) {
             send_now(e, c);
-        else if (c->flags & RC_CF_CLOSE_AFTER_SEND)
+            budget--;
+        } else if (c->flags & RC_CF_CLOSE_AFTER_SEND) {
             shut(e, c);
+        }
     }
+    return e->dirty != NULL;
 }
+
+void rc_out_flush(rc_edge_t *e) { rc_out_flush_some(e, UINT32_MAX); }
 
 void rc_out_on_pollout(rc_edge_t *e, rc_conn_t *c, int res)
 {
@@ -306,6 +344,9 @@ void rc_out_on_send(rc_edge_t *e, rc_conn_t *c, int res)
                 it->kind = RC_ITEM_OWNED;
                 it->owned = rest;
                 it->ptr = rest;
+                it->cost = (uint32_t)(it->len - left) + RC_MALLOC_OVERHEAD;
+                q->owned += it->cost;
+                rc_mem_add(e, (int64_t)it->cost);
             } else {
                 it->ptr += left;
             }
@@ -318,7 +359,7 @@ void rc_out_on_send(rc_edge_t *e, rc_conn_t *c, int res)
         q->bytes -= it->len;
         if (it->kind == RC_ITEM_LOG)
             frames++;
-        free(it->owned);
+        free_item(e, q, it);
         q->head = (q->head + 1) & (q->cap - 1);
         q->count--;
         q->inflight--;
@@ -334,7 +375,7 @@ void rc_out_on_send(rc_edge_t *e, rc_conn_t *c, int res)
         mark_dirty(e, c);
         return;
     }
-    outq_put(c);
+    outq_put(e, c);
     if (c->flags & RC_CF_CLOSE_AFTER_SEND)
         shut(e, c);
 }

@@ -16,9 +16,13 @@
 #include "common/clock.h"
 #include "proto/close_codes.h"
 #include "proto/limits.h"
+#include "proto/proxy_proto.h"
 #include "proto/ws_frame.h"
 
-static rc_inbuf_t *inbuf_append(rc_inbuf_t *b, const uint8_t *data, size_t n)
+/* The bytes an input buffer holds against edge_memory_max. */
+static uint64_t inbuf_mem(const rc_inbuf_t *b) { return b ? sizeof(*b) + b->cap : 0; }
+
+static rc_inbuf_t *inbuf_append(rc_edge_t *e, rc_inbuf_t *b, const uint8_t *data, size_t n)
 {
     uint32_t len = b ? b->len : 0;
     uint32_t cap = b ? b->cap : 0;
@@ -26,14 +30,31 @@ static rc_inbuf_t *inbuf_append(rc_inbuf_t *b, const uint8_t *data, size_t n)
         size_t ncap = cap ? cap : 256;
         while (ncap < len + n)
             ncap *= 2;
+        rc_mem_add(e, -(int64_t)inbuf_mem(b));
         b = rc_xrealloc(b, sizeof(*b) + ncap);
         b->cap = (uint32_t)ncap;
         b->len = len;
+        rc_mem_add(e, (int64_t)inbuf_mem(b));
     }
     memcpy(b->data + b->len, data, n);
     b->len += (uint32_t)n;
     return b;
 }
+
+static void inbuf_free(rc_edge_t *e, rc_inbuf_t **b)
+{
+    rc_mem_add(e, -(int64_t)inbuf_mem(*b));
+    free(*b);
+    *b = NULL;
+}
+
+void rc_conn_free_input(rc_edge_t *e, rc_conn_t *c)
+{
+    inbuf_free(e, &c->in);
+    inbuf_free(e, &c->msg);
+}
+
+uint64_t rc_conn_mem(const rc_conn_t *c) { return inbuf_mem(c->in) + inbuf_mem(c->msg) + rc_out_mem(c); }
 
 static void deliver(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const uint8_t *data, size_t len)
 {
@@ -57,6 +78,10 @@ static size_t consume_frames(rc_edge_t *e, rc_conn_t *c, uint8_t *buf, size_t le
         if (len - off - (size_t)h < f.payload_len)
             break; /* payload incomplete */
         uint8_t *payload = buf + off + h;
+        /* Every frame but a close spends from the client's bucket (a ping
+         * costs the edge a pong as much as a message costs a reply). */
+        if (f.opcode != RC_WS_OP_CLOSE && rc_admit_msg(e, c) < 0)
+            return len;
         rc_ws_unmask(payload, (size_t)f.payload_len, f.mask, 0);
         uint8_t opcode = 0;
         uint16_t code = 0;
@@ -68,15 +93,15 @@ static size_t consume_frames(rc_edge_t *e, rc_conn_t *c, uint8_t *buf, size_t le
         }
         switch (ev) {
         case RC_WS_EV_FRAGMENT:
-            c->msg = inbuf_append(c->msg, payload, (size_t)f.payload_len);
+            c->msg = inbuf_append(e, c->msg, payload, (size_t)f.payload_len);
             break;
         case RC_WS_EV_MESSAGE:
             if (c->msg) {
-                c->msg = inbuf_append(c->msg, payload, (size_t)f.payload_len);
+                c->msg = inbuf_append(e, c->msg, payload, (size_t)f.payload_len);
                 rc_inbuf_t *m = c->msg;
                 c->msg = NULL;
                 deliver(e, c, opcode, m->data, m->len);
-                free(m);
+                inbuf_free(e, &m);
             } else {
                 deliver(e, c, opcode, payload, (size_t)f.payload_len);
             }
@@ -105,11 +130,20 @@ static size_t consume_frames(rc_edge_t *e, rc_conn_t *c, uint8_t *buf, size_t le
 static size_t consume(rc_edge_t *e, rc_conn_t *c, uint8_t *buf, size_t len, size_t prev_len)
 {
     size_t off = 0;
-    if (c->state == RC_CONN_HANDSHAKE) {
-        int r = rc_handshake_feed(e, c, buf, len, prev_len);
+    if (c->flags & RC_CF_PROXY_HDR) {
+        int r = rc_admit_proxy_header(e, c, buf, len);
         if (r <= 0)
             return r < 0 ? len : 0;
         off = (size_t)r;
+        prev_len = 0;
+        if (off == len)
+            return len;
+    }
+    if (c->state == RC_CONN_HANDSHAKE) {
+        int r = rc_handshake_feed(e, c, buf + off, len - off, prev_len);
+        if (r <= 0)
+            return r < 0 ? len : off;
+        off += (size_t)r;
     }
     return off + consume_frames(e, c, buf + off, len - off);
 }
@@ -117,7 +151,9 @@ static size_t consume(rc_edge_t *e, rc_conn_t *c, uint8_t *buf, size_t len, size
 /* The most bytes a connection may keep while incomplete. */
 static size_t pending_limit(rc_edge_t *e, rc_conn_t *c)
 {
-    return c->state == RC_CONN_HANDSHAKE ? RC_HS_MAX_BYTES : e->max_message + RC_WS_MAX_HEADER;
+    if (c->state == RC_CONN_HANDSHAKE)
+        return RC_HS_MAX_BYTES + ((c->flags & RC_CF_PROXY_HDR) ? RC_PROXY_HDR_MAX : 0);
+    return e->max_message + RC_WS_MAX_HEADER;
 }
 
 void rc_conn_on_data(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
@@ -138,11 +174,10 @@ void rc_conn_on_data(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
             return;
         }
         size_t seen = c->in->len;
-        c->in = inbuf_append(c->in, data, n);
+        c->in = inbuf_append(e, c->in, data, n);
         size_t used = consume(e, c, c->in->data, c->in->len, seen);
         if (used >= c->in->len || c->state == RC_CONN_CLOSING) {
-            free(c->in);
-            c->in = NULL;
+            inbuf_free(e, &c->in);
         } else if (used) {
             memmove(c->in->data, c->in->data + used, c->in->len - used);
             c->in->len -= (uint32_t)used;
@@ -151,7 +186,7 @@ void rc_conn_on_data(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
     }
     size_t used = consume(e, c, data, n, 0);
     if (used < n && c->state != RC_CONN_CLOSING)
-        c->in = inbuf_append(NULL, data + used, n - used);
+        c->in = inbuf_append(e, NULL, data + used, n - used);
 }
 
 void rc_conn_on_recv_end(rc_edge_t *e, rc_conn_t *c, int res)
