@@ -63,3 +63,26 @@ test('an edge near its descriptor limit refuses with 503, counted, and serves ag
   assert.equal(edge.exitCode, null, 'the edge is still running');
   assert.doesNotMatch(log, /AddressSanitizer|runtime error/);
 });
+
+test('an edge raises its soft descriptor limit to the hard one, so max_connections means what it says', async (t) => {
+  const cluster = await startCluster({ edges: 1 });
+  // Soft 64, hard 2000: without the raise the edge would fit only 32
+  // connections under the soft limit and refuse the rest.
+  const port = await freePort();
+  const edge = spawn('prlimit', ['--nofile=64:2000', path.join(BIN, 'edge'), '--instance', cluster.instance,
+    '--edge_host', '127.0.0.1', '--edge_port', String(port), '--max_connections', '1000', ...ioBackendArgs],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  edge.stdout.on('data', (d) => { log += d; });
+  edge.stderr.on('data', (d) => { log += d; });
+  const clients = [];
+  t.after(() => { for (const c of clients) c.destroy(); edge.kill('SIGKILL'); cluster.stopAndCheck(); });
+  await waitFor(() => /edge listening/.test(log), 5000, 'the limited edge to listen');
+  assert.match(log, /descriptor limit raised to the hard limit.*was=64 now=2000/);
+  assert.doesNotMatch(log, /max_connections lowered/);
+  const burst = await open(port, 200);
+  clients.push(...burst);
+  const ok = burst.filter((c) => c.http && c.http.startsWith('HTTP/1.1 101'));
+  assert.equal(ok.length, 200, 'every client was admitted');
+  assert.doesNotMatch(log, /AddressSanitizer|runtime error/);
+});

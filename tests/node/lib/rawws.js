@@ -27,8 +27,10 @@ function frame(opcode, payload, { fin = true, mask = true } = {}) {
 }
 
 class RawClient {
-  constructor(port) {
+  // opts.localAddress: the loopback address to connect from (127.0.0.x).
+  constructor(port, opts = {}) {
     this.port = port;
+    this.localAddress = opts.localAddress;
     this.buf = Buffer.alloc(0);
     this.http = null;
     this.frames = [];
@@ -38,7 +40,8 @@ class RawClient {
 
   connect(request = handshake()) {
     return new Promise((resolve, reject) => {
-      this.sock = net.connect(this.port, '127.0.0.1', () => { if (request) this.sock.write(request); resolve(this); });
+      const where = { port: this.port, host: '127.0.0.1', ...(this.localAddress ? { localAddress: this.localAddress } : {}) };
+      this.sock = net.connect(where, () => { if (request) this.sock.write(request); resolve(this); });
       this.sock.on('error', (e) => { if (!this.closed) reject(e); });
       this.sock.on('data', (d) => this.onData(d));
       this.sock.on('close', () => { this.closed = true; this.poke(); });
