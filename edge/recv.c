@@ -156,7 +156,18 @@ static size_t pending_limit(rc_edge_t *e, rc_conn_t *c)
     return e->max_message + RC_WS_MAX_HEADER;
 }
 
+static void on_data(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n);
+
 void rc_conn_on_data(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
+{
+    on_data(e, c, data, n);
+    /* A few bytes in can hold many more (a 6-byte ping queues a pong item):
+     * the budget is checked after each read, not only once a turn. */
+    if (e->edge_memory_max && e->mem > e->edge_memory_max)
+        rc_mem_enforce(e);
+}
+
+static void on_data(rc_edge_t *e, rc_conn_t *c, uint8_t *data, size_t n)
 {
     if (c->state == RC_CONN_CLOSING)
         return; /* closing: what the client still sends is read and dropped */
