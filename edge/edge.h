@@ -56,6 +56,11 @@ typedef struct rc_inbuf {
     uint8_t data[];
 } rc_inbuf_t;
 
+/* Client messages one loop turn handles before the backend stops taking
+ * completions until the next turn: fan-out, sends and timers run in
+ * between, so a burst of joins from many clients cannot hold the loop. */
+#define RC_TURN_MSG_BUDGET 256
+
 /* The highest max_channels: rc_conn_t's nsubs and subcap are 16 bits. */
 #define RC_MAX_CHANNELS_CAP 32768u
 
@@ -146,6 +151,7 @@ typedef struct rc_edge {
     uint64_t wheel_count;
     int wheel_armed;
     int timer_armed;       /* the backend's one-shot timer is in flight */
+    uint32_t turn_msgs;    /* client messages handled this loop turn */
     rc_lost_t lost;
     /* limits */
     uint64_t max_connections, max_message, max_channels, out_queue_max;
@@ -279,6 +285,9 @@ uint64_t rc_conn_mem(const rc_conn_t *c);
 /* Once a turn: over edge_memory_max, closes the connections holding the
  * most until under 90% of it; publishes the gauge. */
 void rc_mem_enforce(rc_edge_t *e);
+/* Closes c for the memory budget (4008 or 1008 by what it holds), counted;
+ * its input buffers are left to the caller (a parse may be reading them). */
+void rc_mem_shed(rc_edge_t *e, rc_conn_t *c);
 /* Frees c's input buffers (c->in, c->msg), accounted. */
 void rc_conn_free_input(rc_edge_t *e, rc_conn_t *c);
 

@@ -111,6 +111,12 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             rc_conn_on_data(e, c, P.rxbuf, (size_t)n);
             if ((size_t)n < e->buf_size)
                 return; /* the socket is empty now */
+            if (e->turn_msgs >= RC_TURN_MSG_BUDGET) {
+                /* Enough for this turn: the socket stays readable (level
+                 * triggered) and the other active events wait their turn. */
+                event_base_loopbreak(P.base);
+                return;
+            }
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EINTR))

@@ -389,6 +389,8 @@ static void uring_poll(rc_edge_t *e, int block)
     io_uring_for_each_cqe(&U.ring, head, cqe) {
         on_cqe(e, cqe);
         n++;
+        if (e->turn_msgs >= RC_TURN_MSG_BUDGET)
+            break; /* the rest stay in the ring for the next turn */
     }
     io_uring_cq_advance(&U.ring, n);
 }

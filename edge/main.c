@@ -189,6 +189,12 @@ static void run(rc_edge_t *e)
 {
     while (!e->stop) {
         mark_alive(e);
+        /* Records may be waiting while the log's wait is still in flight (a
+         * turn cut short by its message budget): one load of tail says. */
+        if (!e->log_ready && atomic_load_explicit(&e->log.hdr->tail, memory_order_acquire) != e->reader.pos)
+            e->log_ready = 1;
+        int busy = e->turn_msgs >= RC_TURN_MSG_BUDGET;
+        e->turn_msgs = 0;
         if (e->log_ready)
             rc_fanout_drain(e);
         int more = rc_out_flush_some(e, RC_FLUSH_BUDGET);
@@ -204,7 +210,7 @@ static void run(rc_edge_t *e)
             rc_drain_start(e);
             continue;
         }
-        e->io->poll(e, !e->log_ready && !more);
+        e->io->poll(e, !e->log_ready && !more && !busy);
     }
 }
 

@@ -33,18 +33,16 @@ static int by_mem_desc(const void *a, const void *b)
     return x->mem < y->mem ? 1 : x->mem > y->mem ? -1 : 0;
 }
 
-static void shed(rc_edge_t *e, rc_conn_t *c)
+void rc_mem_shed(rc_edge_t *e, rc_conn_t *c)
 {
     uint64_t out = rc_out_mem(c);
     uint64_t in = rc_conn_mem(c) - out;
     static rc_textlog_limit_t lim;
     RC_SLOT_ADD(e->slot, kicks_memory, 1);
     if (rc_textlog_allow(&lim, 10))
-        rc_textlog("warn", "msg=\"edge_memory_max reached: closed the connection holding the most\" "
+        rc_textlog("warn", "msg=\"edge_memory_max reached: connection closed\" "
                            "input_bytes=%llu output_bytes=%llu edge_bytes=%llu suppressed=%lu",
                    (unsigned long long)in, (unsigned long long)out, (unsigned long long)e->mem, lim.suppressed);
-    /* Its input is of no use once it is closing: give it back now. */
-    rc_conn_free_input(e, c);
     rc_conn_close(e, c, out >= in ? RC_CLOSE_SLOW_CONSUMER : RC_CLOSE_POLICY);
 }
 
@@ -70,8 +68,13 @@ void rc_mem_enforce(rc_edge_t *e)
     qsort(v, n, sizeof(*v), by_mem_desc);
     /* Closing frees at once what it can (input, unsent output); a frame
      * half on the wire and the close frame stay until sent. */
-    for (uint32_t i = 0; i < n && e->mem > target; i++)
-        shed(e, e->by_fd[v[i].fd]);
+    for (uint32_t i = 0; i < n && e->mem > target; i++) {
+        rc_conn_t *c = e->by_fd[v[i].fd];
+        rc_mem_shed(e, c);
+        /* Its input is of no use once it is closing: give it back now
+         * (no parse of it is running: this is between reads). */
+        rc_conn_free_input(e, c);
+    }
     free(v);
     RC_SLOT_SET(e->slot, memory, e->mem);
     e->mem_published = e->mem;

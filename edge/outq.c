@@ -147,7 +147,16 @@ static void push_item(rc_edge_t *e, rc_conn_t *c, const rc_out_item_t *it)
  * with 4008 instead of growing without bound. Returns 1 if it was kicked. */
 static int over_limit(rc_edge_t *e, rc_conn_t *c, size_t add)
 {
-    uint64_t items = c->outq ? c->outq->count + 1 : 1;
+    rc_outq_t *q = c->outq;
+    /* A ring that must double to take this item adds megabytes at once,
+     * more than the check of edge_memory_max after each read allows for:
+     * past the budget, the connection asking for it is closed instead. */
+    if (q && q->count == q->cap && e->edge_memory_max &&
+        e->mem + add + (uint64_t)q->cap * sizeof(*q->items) > e->edge_memory_max) {
+        rc_mem_shed(e, c);
+        return 1;
+    }
+    uint64_t items = q ? q->count + 1 : 1;
     if (rc_out_queued(c) + add + items * RC_ITEM_OVERHEAD <= e->out_queue_max)
         return 0;
     static rc_textlog_limit_t lim;
@@ -196,6 +205,28 @@ void rc_out_log(rc_edge_t *e, rc_conn_t *c, const rc_log_view_t *v)
     push_item(e, c, &it);
 }
 
+/* Gives back a ring that grew for a burst, once what it holds fits a
+ * quarter of it: a connection that queued 400,000 pongs and was closed
+ * must not keep their ring (16 MB) through its closing grace. The iovecs of
+ * a send in flight point at the frames, not at the ring, so moving the
+ * items is safe. */
+static void shrink_ring(rc_edge_t *e, rc_outq_t *q)
+{
+    if (q->cap <= 16 || q->count > q->cap / 4)
+        return;
+    uint32_t cap = 16;
+    while (cap < q->count)
+        cap *= 2;
+    rc_out_item_t *n = rc_xmalloc(cap * sizeof(*n));
+    for (uint32_t i = 0; i < q->count; i++)
+        n[i] = *item_at(q, i);
+    rc_mem_add(e, -(int64_t)((q->cap - cap) * sizeof(*q->items)));
+    free(q->items);
+    q->items = n;
+    q->head = 0;
+    q->cap = cap;
+}
+
 /* Drops what has not reached the wire. A frame the kernel took part of
  * stays: the close frame that follows must start on a frame boundary. */
 static void drop_unsent(rc_edge_t *e, rc_outq_t *q)
@@ -208,6 +239,7 @@ static void drop_unsent(rc_edge_t *e, rc_outq_t *q)
         free_item(e, q, it);
         q->count--;
     }
+    shrink_ring(e, q);
 }
 
 void rc_out_drop_unsent(rc_edge_t *e, rc_conn_t *c)

@@ -58,6 +58,7 @@ uint64_t rc_conn_mem(const rc_conn_t *c) { return inbuf_mem(c->in) + inbuf_mem(c
 
 static void deliver(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const uint8_t *data, size_t len)
 {
+    e->turn_msgs++;
     rc_channel_on_message(e, c, opcode, data, len);
 }
 
