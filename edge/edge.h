@@ -56,7 +56,7 @@ typedef struct rc_inbuf {
     uint8_t data[];
 } rc_inbuf_t;
 
-/* Client messages one loop turn handles before the backend stops taking
+/* Client frames one loop turn handles before the backend stops taking
  * completions until the next turn: fan-out, sends and timers run in
  * between, so a burst of joins from many clients cannot hold the loop. */
 #define RC_TURN_MSG_BUDGET 256
@@ -151,7 +151,7 @@ typedef struct rc_edge {
     uint64_t wheel_count;
     int wheel_armed;
     int timer_armed;       /* the backend's one-shot timer is in flight */
-    uint32_t turn_msgs;    /* client messages handled this loop turn */
+    uint32_t turn_msgs;    /* client frames handled this loop turn */
     rc_lost_t lost;
     /* limits */
     uint64_t max_connections, max_message, max_channels, out_queue_max;

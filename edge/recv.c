@@ -58,7 +58,6 @@ uint64_t rc_conn_mem(const rc_conn_t *c) { return inbuf_mem(c->in) + inbuf_mem(c
 
 static void deliver(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const uint8_t *data, size_t len)
 {
-    e->turn_msgs++;
     rc_channel_on_message(e, c, opcode, data, len);
 }
 
@@ -83,6 +82,7 @@ static size_t consume_frames(rc_edge_t *e, rc_conn_t *c, uint8_t *buf, size_t le
          * costs the edge a pong as much as a message costs a reply). */
         if (f.opcode != RC_WS_OP_CLOSE && rc_admit_msg(e, c) < 0)
             return len;
+        e->turn_msgs++;
         rc_ws_unmask(payload, (size_t)f.payload_len, f.mask, 0);
         uint8_t opcode = 0;
         uint16_t code = 0;
