@@ -292,11 +292,13 @@ int rc_log_open_writer(rc_log_t *log, const char *instance, const rc_log_geometr
     if (rc == 0 && h->ring_capacity == g->ring_capacity && h->index_entries == g->index_entries &&
         h->upring_size == g->upring_size) {
         rc_shm_header_t *wh = log->hdr;
-        /* A writer that died mid-record left head past tail: those bytes
-         * were never published, so the new writer simply starts at tail. */
-        uint64_t tail = atomic_load_explicit(&wh->tail, memory_order_relaxed);
+        /* A writer that died mid-record left head past tail: the bytes
+         * between were never published, so the new writer starts at tail.
+         * Head stays where it was: the dead writer may already have
+         * overwritten old records up to it, and moving head back would let
+         * a reader accept those bytes as intact. (Head ahead of tail is the
+         * normal state: the writer claims in steps.) */
         atomic_store_explicit(&wh->next_seq, recover_next_seq(log), memory_order_relaxed);
-        atomic_store_explicit(&wh->head, tail, memory_order_relaxed);
         atomic_fetch_add_explicit(&wh->writer_restarts, 1, memory_order_relaxed);
         return RC_LOG_REATTACHED;
     }

@@ -54,6 +54,47 @@ START_TEST(restarted_writer_reattaches_and_continues_the_sequence)
 }
 END_TEST
 
+/* A writer that died mid-record had moved head over old records and begun
+ * overwriting them. The next writer must keep that head: moving it back to
+ * tail would let a reader accept the half-overwritten bytes as intact. */
+START_TEST(restarted_writer_keeps_the_head_the_dead_writer_claimed)
+{
+    rc_log_t w, r;
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, RC_TEST_GEO(65536), 0), RC_LOG_CREATED);
+    char big[1001];
+    memset(big, 'x', 1000);
+    big[1000] = 0;
+    uint64_t p0 = atomic_load(&w.hdr->tail);
+    rc_test_put(&w, "t", big);
+    uint32_t size0 = (uint32_t)(atomic_load(&w.hdr->tail) - p0);
+    while (atomic_load(&w.hdr->tail) + 8192 < p0 + w.cap)
+        rc_test_put(&w, "t", big);
+    /* The dead writer's last record: reserved over the first one, partly
+     * written, never committed. */
+    uint8_t *frame = rc_log_reserve(&w, "t", 1, 12000, 0);
+    ck_assert_ptr_nonnull(frame);
+    memset(frame, 0xEE, 12000);
+    uint64_t head = atomic_load(&w.hdr->head);
+    ck_assert_uint_gt(head, p0 + w.cap);
+    rc_log_close(&w);
+
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, RC_TEST_GEO(65536), 0), RC_LOG_REATTACHED);
+    ck_assert_uint_ge(atomic_load(&w.hdr->head), head);
+    ck_assert_int_eq(rc_log_open_reader(&r, inst), 0);
+    ck_assert_int_eq(rc_log_intact(&r, p0, size0), 0);
+    /* The new writer goes on from tail, and what it writes reads back. */
+    ck_assert_uint_gt(rc_test_put(&w, "t", "after"), 0);
+    rc_log_reader_t rd;
+    rc_log_reader_at_tail(&r, &rd);
+    ck_assert_uint_gt(rc_test_put(&w, "t", "next"), 0);
+    rc_log_view_t v;
+    ck_assert_int_eq(rc_log_reader_next(&r, &rd, &v), 1);
+    ck_assert_mem_eq(v.frame, "next", 4);
+    rc_log_close(&r);
+    rc_log_close(&w);
+}
+END_TEST
+
 START_TEST(mismatched_region_is_refused_unless_recreate)
 {
     rc_log_t w;
@@ -172,6 +213,7 @@ int main(void)
     Suite *s = rc_test_suite("region", &tc, setup, teardown);
     tcase_add_test(tc, region_is_created_mode_0600);
     tcase_add_test(tc, restarted_writer_reattaches_and_continues_the_sequence);
+    tcase_add_test(tc, restarted_writer_keeps_the_head_the_dead_writer_claimed);
     tcase_add_test(tc, mismatched_region_is_refused_unless_recreate);
     tcase_add_test(tc, reader_of_missing_region_gets_enoent);
     tcase_add_test(tc, bad_instance_names_are_refused);
