@@ -35,6 +35,7 @@ typedef struct rc_log {
     rc_topic_entry_t *res_entry; /* its topic's index entry (NULL: index full) */
     int res_found;               /* the entry already held this topic */
     char name[96];   /* shm_open name, "/ringcast-<instance>" */
+    int lock_fd;     /* writer: the region's descriptor, holding its flock (0: none) */
 } rc_log_t;
 
 /* Writer side ------------------------------------------------------------ */

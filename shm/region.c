@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -27,6 +28,68 @@ static int region_name(char *out, size_t cap, const char *instance)
         return -EINVAL;
     }
     return 0;
+}
+
+/* Opens an existing region only if it is ours: /dev/shm is writable by
+ * every local user, and whoever plants a region with a valid header there
+ * sends bytes to every client. A symlink (shm_open adds O_NOFOLLOW), another
+ * owner or a mode other than 0600 is refused with the path and the fix.
+ * Returns the descriptor (st filled in) or -errno. */
+static int open_ours(const char *name, struct stat *st)
+{
+    int fd = shm_open(name, O_RDWR | O_NOFOLLOW, 0);
+    if (fd < 0) {
+        int err = errno;
+        if (err == ELOOP)
+            fprintf(stderr, "shm: /dev/shm%s is a symlink; ringcast never follows one: remove it "
+                            "(rm /dev/shm%s) and start again\n", name, name);
+        return -err;
+    }
+    if (fstat(fd, st) < 0) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    if (!S_ISREG(st->st_mode) || st->st_uid != geteuid() || (st->st_mode & 07777) != 0600) {
+        fprintf(stderr, "shm: /dev/shm%s is not ours: owner uid %u (we are %u), mode %04o (want 0600)%s; "
+                        "someone else may have planted it: check who, remove it (rm /dev/shm%s) and start again\n",
+                name, (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)(st->st_mode & 07777),
+                S_ISREG(st->st_mode) ? "" : ", not a regular file", name);
+        close(fd);
+        return -EPERM;
+    }
+    return fd;
+}
+
+/* The writer's lock, held for its lifetime: a second broker on the same
+ * instance finds it taken and leaves the region alone. It is a flock on a
+ * descriptor of its own (a mapping keeps the descriptor it was made from
+ * open, so that one could never give the lock back), opened by name and
+ * checked to be the same file as fd. Waits only for a region we just
+ * created (the one other holder can be a broker that opened it a moment
+ * ago and will refuse it). Returns the lock's descriptor or -errno. */
+static int lock_writer(const char *name, int fd, int wait)
+{
+    struct stat a, b;
+    int lfd = shm_open(name, O_RDWR | O_NOFOLLOW, 0);
+    if (lfd < 0)
+        return -errno;
+    if (fstat(fd, &a) < 0 || fstat(lfd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+        fprintf(stderr, "shm: region /dev/shm%s was replaced while it was being opened; start again\n", name);
+        close(lfd);
+        return -EAGAIN;
+    }
+    if (flock(lfd, LOCK_EX | (wait ? 0 : LOCK_NB)) == 0)
+        return lfd;
+    int err = errno;
+    close(lfd);
+    if (err == EWOULDBLOCK) {
+        fprintf(stderr, "shm: region /dev/shm%s is being written by another broker (the instance is running): "
+                        "stop it first, or give this one another --instance\n", name);
+        return -EBUSY;
+    }
+    fprintf(stderr, "shm: cannot lock region /dev/shm%s: %s\n", name, strerror(err));
+    return -err;
 }
 
 static int map_fd(rc_log_t *log, int fd, size_t size)
@@ -121,8 +184,9 @@ static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
         return -errno;
     uint64_t up, ix, ro;
     size_t size = place(g, &up, &ix, &ro);
-    int rc = 0;
-    if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
+    int lfd = lock_writer(log->name, fd, 1);
+    int rc = lfd < 0 ? lfd : 0;
+    if (rc == 0 && (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0))
         rc = -errno;
     if (rc == 0)
         rc = allocate(fd, log->name, size, g->ring_capacity);
@@ -130,9 +194,12 @@ static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
         rc = map_fd(log, fd, size);
     close(fd);
     if (rc < 0) {
+        if (lfd >= 0)
+            close(lfd);
         shm_unlink(log->name);
         return rc;
     }
+    log->lock_fd = lfd;
     rc_shm_header_t *h = log->hdr;
     h->layout = RC_SHM_LAYOUT;
     h->header_size = RC_SHM_HEADER_SIZE;
@@ -141,8 +208,8 @@ static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
     /* The topic key must be unpredictable: no fallback to the clock. */
     if (getrandom(h->topic_key, sizeof(h->topic_key), 0) != sizeof(h->topic_key)) {
         rc = -errno;
-        munmap(log->hdr, log->map_size);
         shm_unlink(log->name);
+        rc_log_close(log);
         return rc;
     }
     h->region_size = size;
@@ -164,18 +231,25 @@ static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
 
 static int attach_existing(rc_log_t *log, int writable)
 {
-    int fd = shm_open(log->name, O_RDWR, 0);
-    if (fd < 0)
-        return -errno;
     struct stat st;
-    int rc = 0;
-    if (fstat(fd, &st) < 0)
-        rc = -errno;
-    else if ((size_t)st.st_size < sizeof(rc_shm_header_t))
+    int fd = open_ours(log->name, &st);
+    if (fd < 0)
+        return fd;
+    /* The writer locks before it reads a byte: a live region's header is
+     * never touched by a second broker. */
+    int lfd = writable ? lock_writer(log->name, fd, 0) : 0;
+    int rc = lfd < 0 ? lfd : 0;
+    if (rc == 0 && (size_t)st.st_size < sizeof(rc_shm_header_t))
         rc = -EPROTO;
     if (rc == 0)
         rc = map_fd(log, fd, (size_t)st.st_size);
     close(fd);
+    if (writable && lfd > 0) {
+        if (rc < 0)
+            close(lfd);
+        else
+            log->lock_fd = lfd;
+    }
     if (rc < 0)
         return rc;
     if (!header_valid(log->hdr, log->map_size)) {
@@ -183,7 +257,6 @@ static int attach_existing(rc_log_t *log, int writable)
         log->hdr = NULL;
         return -EPROTO;
     }
-    (void)writable;
     bind_views(log);
     return 0;
 }
@@ -223,12 +296,12 @@ static int geometry_valid(const rc_log_geometry_t *g)
  * NULL if there is no region, or it is too small or not ringcast's. */
 static rc_shm_header_v1_t *map_identity(const char *name)
 {
-    int fd = shm_open(name, O_RDWR, 0);
+    struct stat st;
+    int fd = open_ours(name, &st);
     if (fd < 0)
         return NULL;
-    struct stat st;
     void *p = MAP_FAILED;
-    if (fstat(fd, &st) == 0 && st.st_size >= (off_t)RC_SHM_HEADER_SIZE)
+    if (st.st_size >= (off_t)RC_SHM_HEADER_SIZE)
         p = mmap(NULL, RC_SHM_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (p == MAP_FAILED)
@@ -288,6 +361,8 @@ int rc_log_open_writer(rc_log_t *log, const char *instance, const rc_log_geometr
     if (rc != -EEXIST)
         return rc;
     rc = attach_existing(log, 1);
+    if (rc == -EBUSY || rc == -EPERM || rc == -ELOOP)
+        return rc; /* another writer's, or not ours: said why, touched nothing */
     const rc_shm_header_t *h = log->hdr;
     if (rc == 0 && h->ring_capacity == g->ring_capacity && h->index_entries == g->index_entries &&
         h->upring_size == g->upring_size) {
@@ -313,6 +388,7 @@ int rc_log_open_writer(rc_log_t *log, const char *instance, const rc_log_geometr
         rc_log_close(log);
     } else {
         other_layout(log->name, recreate);
+        rc_log_close(log); /* the lock, if it was taken */
     }
     if (!recreate) {
         fprintf(stderr, "shm: refusing to reuse it; remove /dev/shm%s or start with --recreate_log 1\n",
@@ -337,6 +413,9 @@ void rc_log_close(rc_log_t *log)
     if (log->hdr)
         munmap(log->hdr, log->map_size);
     log->hdr = NULL;
+    if (log->lock_fd > 0)
+        close(log->lock_fd); /* the writer's lock goes with it */
+    log->lock_fd = 0;
 }
 
 int rc_log_unlink(const char *instance)

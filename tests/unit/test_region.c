@@ -95,6 +95,69 @@ START_TEST(restarted_writer_keeps_the_head_the_dead_writer_claimed)
 }
 END_TEST
 
+/* One writer per region: a second writer on a live instance is refused
+ * before it changes a byte of the header. */
+START_TEST(second_writer_is_refused_and_changes_nothing)
+{
+    rc_log_t w, w2;
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, RC_TEST_GEO(65536), 0), RC_LOG_CREATED);
+    rc_test_put(&w, "t", "a");
+    uint64_t restarts = atomic_load(&w.hdr->writer_restarts), next = atomic_load(&w.hdr->next_seq);
+    uint64_t head = atomic_load(&w.hdr->head), tail = atomic_load(&w.hdr->tail);
+    ck_assert_int_eq(rc_log_open_writer(&w2, inst, RC_TEST_GEO(65536), 0), -EBUSY);
+    /* not even with --recreate_log, nor with another geometry */
+    ck_assert_int_eq(rc_log_open_writer(&w2, inst, RC_TEST_GEO(131072), 1), -EBUSY);
+    ck_assert_uint_eq(atomic_load(&w.hdr->writer_restarts), restarts);
+    ck_assert_uint_eq(atomic_load(&w.hdr->next_seq), next);
+    ck_assert_uint_eq(atomic_load(&w.hdr->head), head);
+    ck_assert_uint_eq(atomic_load(&w.hdr->tail), tail);
+    ck_assert_uint_eq(rc_test_put(&w, "t", "b"), 2); /* the live writer goes on */
+    /* readers never take the lock */
+    rc_log_t r;
+    ck_assert_int_eq(rc_log_open_reader(&r, inst), 0);
+    rc_log_close(&r);
+    /* once the writer is gone, the next one re-attaches */
+    rc_log_close(&w);
+    ck_assert_int_eq(rc_log_open_writer(&w2, inst, RC_TEST_GEO(65536), 0), RC_LOG_REATTACHED);
+    ck_assert_uint_eq(rc_test_put(&w2, "t", "c"), 3);
+    rc_log_close(&w2);
+}
+END_TEST
+
+/* A region someone else planted in /dev/shm: another mode, a symlink or
+ * another owner is refused by writers and readers alike. */
+START_TEST(planted_region_is_refused)
+{
+    rc_log_t w, r;
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, RC_TEST_GEO(65536), 0), RC_LOG_CREATED);
+    rc_log_close(&w);
+    char path[128], real[160];
+    snprintf(path, sizeof(path), "/dev/shm/ringcast-%s", inst);
+    ck_assert_int_eq(chmod(path, 0644), 0);
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, RC_TEST_GEO(65536), 0), -EPERM);
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, RC_TEST_GEO(65536), 1), -EPERM);
+    ck_assert_int_eq(rc_log_open_reader(&r, inst), -EPERM);
+    ck_assert_int_eq(access(path, F_OK), 0); /* refused, not removed */
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(path, 65534, 65534), 0);
+        ck_assert_int_eq(rc_log_open_writer(&w, inst, RC_TEST_GEO(65536), 0), -EPERM);
+        ck_assert_int_eq(rc_log_open_reader(&r, inst), -EPERM);
+        ck_assert_int_eq(chown(path, 0, 0), 0);
+    }
+    /* a symlink to a region that is ours is refused as well */
+    snprintf(real, sizeof(real), "%s-real", path);
+    ck_assert_int_eq(rename(path, real), 0);
+    ck_assert_int_eq(symlink(real, path), 0);
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, RC_TEST_GEO(65536), 0), -ELOOP);
+    ck_assert_int_eq(rc_log_open_reader(&r, inst), -ELOOP);
+    unlink(path);
+    ck_assert_int_eq(rename(real, path), 0);
+    ck_assert_int_eq(rc_log_open_writer(&w, inst, RC_TEST_GEO(65536), 0), RC_LOG_REATTACHED);
+    rc_log_close(&w);
+}
+END_TEST
+
 START_TEST(mismatched_region_is_refused_unless_recreate)
 {
     rc_log_t w;
@@ -180,6 +243,9 @@ START_TEST(another_layout_version_is_refused_by_name_and_retired_with_recreate)
     rc_log_t old, w;
     ck_assert_int_eq(rc_log_open_writer(&old, inst, RC_TEST_GEO(65536), 0), RC_LOG_CREATED);
     old.hdr->layout = RC_SHM_LAYOUT - 1; /* as a broker of the previous version made it */
+    /* That broker is gone (its lock with it); the test keeps its mapping. */
+    close(old.lock_fd);
+    old.lock_fd = 0;
     uint32_t layout = 0;
     ck_assert_int_eq(rc_log_peek_layout(inst, &layout), 0);
     ck_assert_uint_eq(layout, RC_SHM_LAYOUT - 1);
@@ -214,6 +280,8 @@ int main(void)
     tcase_add_test(tc, region_is_created_mode_0600);
     tcase_add_test(tc, restarted_writer_reattaches_and_continues_the_sequence);
     tcase_add_test(tc, restarted_writer_keeps_the_head_the_dead_writer_claimed);
+    tcase_add_test(tc, second_writer_is_refused_and_changes_nothing);
+    tcase_add_test(tc, planted_region_is_refused);
     tcase_add_test(tc, mismatched_region_is_refused_unless_recreate);
     tcase_add_test(tc, reader_of_missing_region_gets_enoent);
     tcase_add_test(tc, bad_instance_names_are_refused);
