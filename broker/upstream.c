@@ -33,6 +33,8 @@ struct rc_upstream {
     sem_t drained;       /* loop -> thread: "every ring is empty again" */
     _Atomic int stop;
     struct event *ev;
+    uint8_t *copy;       /* the message being taken, out of the edge's reach */
+    uint32_t copy_cap;
 };
 
 static struct rc_upstream up_state;
@@ -101,6 +103,16 @@ static void take(rc_broker_t *b, uint32_t type, const uint8_t *p, uint32_t len)
 
 /* Drains up to budget messages from every ring into the log (quiet
  * commits; the caller wakes the readers). Returns 1 if messages are left. */
+static void corrupt(rc_broker_t *b, unsigned slot, rc_upring_t *r)
+{
+    uint64_t bytes = rc_upring_reset(r);
+    b->up.rejected++;
+    static rc_textlog_limit_t lim;
+    if (rc_textlog_allow(&lim, 10))
+        rc_textlog("error", "msg=\"upstream ring holds impossible positions or lengths: discarded\" slot=%u "
+                            "bytes=%llu suppressed=%lu", slot, (unsigned long long)bytes, lim.suppressed);
+}
+
 static int drain(rc_broker_t *b, unsigned budget)
 {
     unsigned n = 0;
@@ -108,8 +120,23 @@ static int drain(rc_broker_t *b, unsigned budget)
         rc_upring_t r = rc_upring_of(&b->log, i);
         uint32_t type, len;
         const uint8_t *p;
-        while (n < budget && rc_upring_peek(&r, &type, &p, &len)) {
-            take(b, type, p, len);
+        int got;
+        while (n < budget && (got = rc_upring_peek(&r, &type, &p, &len)) != 0) {
+            if (got < 0) {
+                corrupt(b, i, &r);
+                break;
+            }
+            /* The edge can still write these bytes: parse a copy, so what
+             * was checked is what is published. */
+            if (len > up_state.copy_cap) {
+                free(up_state.copy);
+                up_state.copy = malloc(len);
+                up_state.copy_cap = up_state.copy ? len : 0;
+            }
+            if (up_state.copy) {
+                memcpy(up_state.copy, p, len);
+                take(b, type, up_state.copy, len);
+            }
             rc_upring_consume(&r);
             n++;
         }
@@ -161,6 +188,9 @@ void rc_upstream_stop(rc_broker_t *b)
         pthread_join(up->thread, NULL);
         up->started = 0;
     }
+    free(up->copy);
+    up->copy = NULL;
+    up->copy_cap = 0;
     if (up->ev)
         event_free(up->ev);
     up->ev = NULL;

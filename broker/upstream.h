@@ -13,7 +13,7 @@ struct rc_broker;
 
 typedef struct rc_upstream_metrics {
     uint64_t published;  /* records written from upstream messages */
-    uint64_t rejected;   /* messages refused: malformed, unknown type, too large */
+    uint64_t rejected;   /* messages refused: malformed, unknown type, too large; rings reset as corrupt */
 } rc_upstream_metrics_t;
 
 /* Starts the doorbell thread and registers the loop's side. Returns 0 or -1

@@ -22,6 +22,7 @@ typedef struct rc_upring {
     rc_upring_hdr_t *hdr;
     uint8_t *data;
     uint64_t size;   /* data bytes, power of two */
+    uint64_t next;   /* consumer: head after the message the last peek returned */
 } rc_upring_t;
 
 /* The ring of slot idx in an open region (a view: nothing to free). */
@@ -32,12 +33,18 @@ rc_upring_t rc_upring_of(const rc_log_t *log, unsigned idx);
 int rc_upring_push(rc_upring_t *r, uint32_t type, const void *data, uint32_t len);
 
 /* Consumer: the oldest message, without consuming it. Returns 1 and sets
- * *type, *data (pointer into shm, valid until rc_upring_consume), *len; or 0
- * if empty. */
+ * *type, *data (pointer into shm, valid until rc_upring_consume; the
+ * producer can still change those bytes: copy before parsing), *len; 0 if
+ * empty; -EPROTO if the ring's positions or lengths are impossible (a
+ * faulty or hostile producer): then rc_upring_reset. */
 int rc_upring_peek(rc_upring_t *r, uint32_t *type, const uint8_t **data, uint32_t *len);
 
 /* Consumer: releases the message returned by the last peek. */
 void rc_upring_consume(rc_upring_t *r);
+
+/* Consumer: discards everything in a ring peek found corrupt (head moves
+ * to tail). Returns the bytes discarded. */
+uint64_t rc_upring_reset(rc_upring_t *r);
 
 /* Consumer: 1 if the ring holds a message. */
 int rc_upring_pending(const rc_upring_t *r);

@@ -71,3 +71,18 @@ test('a full upstream ring pushes back on its producer and loses nothing', async
   for (let i = 0; i < got.length; i++) assert.equal(got[i].n, i + 1);
   assert.equal(await metric(cluster, 'ringcast_upstream_published_total'), 20000);
 });
+
+test('an upstream ring with an impossible length is discarded, counted and logged; the broker goes on', async (t) => {
+  const cluster = await startCluster({ edges: 1 });
+  const { socket, got } = await subscriber(cluster, 'room:corrupt');
+  t.after(() => { socket.disconnect(); cluster.stopAndCheck(); });
+  // A message header claiming 2 GiB in a 64 KiB ring: before the check the
+  // broker read past the ring (ASan) and moved head past tail for good.
+  assert.match(pushUpstream(cluster, ['--topic', 'room:corrupt', '--count', '100', '--corrupt', '1']), /^pushed 100 /);
+  await waitFor(() => got.length === 100, 10000, '100 events after the corrupt ring');
+  assert.deepEqual(got.map((g) => g.n), Array.from({ length: 100 }, (_, i) => i + 1));
+  assert.equal(await metric(cluster, 'ringcast_upstream_rejected_total'), 1);
+  assert.equal((await publish(cluster, { topic: 'room:corrupt', event: 'pushed', data: { n: 1 } })).status, 200);
+  const log = fs.readFileSync(path.join(cluster.runDir, 'broker.log'), 'utf8');
+  assert.match(log, /upstream ring holds impossible positions or lengths: discarded/);
+});

@@ -4,13 +4,17 @@
  * client broadcasts into that slot's ring and rings the doorbell, then
  * releases the slot.
  *
- *   upstream_push --instance I --topic T --count N [--burst B] [--bad K] [--pause-ms M]
+ *   upstream_push --instance I --topic T --count N [--burst B] [--bad K] [--pause-ms M] [--corrupt 1]
  *
  * Message i (1..N) is event "up" with data {"n":i}. --bad K also pushes K
  * malformed messages (unknown type, lengths that do not add up, data that
  * is not JSON), interleaved, which the broker must refuse without losing
- * the good ones. Prints "pushed N bad K full F". Exit 0, or 1 on error. */
+ * the good ones. --corrupt 1 first publishes a message whose length is
+ * larger than the ring (what a faulty or hostile edge could write), waits
+ * for the broker to discard it, then pushes the good ones. Prints
+ * "pushed N bad K full F". Exit 0, or 1 on error. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +46,7 @@ static void push(rc_upring_t *r, const rc_log_t *log, uint32_t type, const void 
 int main(int argc, char **argv)
 {
     const char *inst = NULL, *topic = NULL;
-    unsigned long count = 0, burst = 1, bad = 0, pause_ms = 0;
+    unsigned long count = 0, burst = 1, bad = 0, pause_ms = 0, corrupt = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--instance"))
             inst = argv[i + 1];
@@ -56,6 +60,8 @@ int main(int argc, char **argv)
             bad = strtoul(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--pause-ms"))
             pause_ms = strtoul(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--corrupt"))
+            corrupt = strtoul(argv[i + 1], NULL, 10);
     }
     if (!inst || !topic || !count || !burst) {
         fprintf(stderr, "usage: upstream_push --instance I --topic T --count N [--burst B] [--bad K] [--pause-ms M]\n");
@@ -72,6 +78,20 @@ int main(int argc, char **argv)
         return 1;
     }
     rc_upring_t r = rc_upring_of(&log, (unsigned)slot);
+    if (corrupt) {
+        /* a message header claiming 2 GiB, published like any message */
+        uint64_t tail = atomic_load(&r.hdr->tail);
+        uint32_t hdr[2] = {0x7fffffffu, RC_UP_BROADCAST};
+        memcpy(r.data + (tail & (r.size - 1)), hdr, sizeof(hdr));
+        atomic_store_explicit(&r.hdr->tail, tail + 16, memory_order_release);
+        rc_doorbell_ring(&log);
+        for (int i = 0; i < 5000 && rc_upring_pending(&r); i++)
+            nap_ms(1);
+        if (rc_upring_pending(&r)) {
+            fprintf(stderr, "upstream_push: the broker did not discard the corrupt ring\n");
+            return 1;
+        }
+    }
     uint8_t buf[512];
     unsigned long full = 0, bad_left = bad;
     unsigned long every = bad ? (count / (bad + 1) ? count / (bad + 1) : 1) : 0;

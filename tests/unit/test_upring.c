@@ -107,6 +107,52 @@ START_TEST(threaded_producer_and_consumer_agree_on_every_message)
 }
 END_TEST
 
+/* A hostile or broken edge writes what it likes into its ring: every
+ * impossible length or position is refused (never read past the ring, never
+ * a consumer stuck), and a reset empties the ring for what comes next. */
+static void hostile(rc_upring_t *r, uint64_t head, uint64_t tail, uint32_t len_at_head)
+{
+    atomic_store(&r->hdr->head, head);
+    atomic_store(&r->hdr->tail, tail);
+    memcpy(r->data + (head & (r->size - 1)), &len_at_head, 4);
+}
+
+START_TEST(impossible_lengths_and_positions_are_refused_and_reset)
+{
+    rc_upring_t r = rc_upring_of(&w, 5);
+    uint32_t type, len;
+    const uint8_t *data;
+    const uint64_t base = 8 * 4096; /* some laps in */
+    struct { uint64_t head, tail; uint32_t len; const char *what; } cases[] = {
+        {base, base + 64, 4096, "longer than the ring"},
+        {base, base + 64, 100, "longer than what was published"},
+        {base + 4096 - 64, base + 4096 + 64, 200, "across the ring's end"},
+        {base, base + 3 * 4096, 16, "tail more than a ring ahead"},
+        {base + 64, base, 16, "tail behind head"},
+        {base + 3, base + 64, 16, "head not 8-aligned"},
+        {base + 4096 - 64, base + 4096 - 32, UINT32_MAX, "a wrap mark past tail"},
+        {base, base + 4096, 2048, "half the ring and more"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hostile(&r, cases[i].head, cases[i].tail, cases[i].len);
+        ck_assert_msg(rc_upring_peek(&r, &type, &data, &len) == -EPROTO, "%s: not refused", cases[i].what);
+        rc_upring_reset(&r);
+        ck_assert_int_eq(atomic_load(&r.hdr->head), atomic_load(&r.hdr->tail));
+        ck_assert_int_eq(rc_upring_peek(&r, &type, &data, &len), 0);
+    }
+    /* after a reset at an aligned tail the ring works again */
+    hostile(&r, base, base, 0);
+    ck_assert_int_eq(rc_upring_push(&r, 9, "ok", 2), 0);
+    ck_assert_int_eq(rc_upring_peek(&r, &type, &data, &len), 1);
+    ck_assert_uint_eq(len, 2);
+    /* a length rewritten after the peek does not move head by the new one */
+    uint32_t evil = 1000;
+    memcpy(r.data + (base & (r.size - 1)), &evil, 4);
+    rc_upring_consume(&r);
+    ck_assert_uint_eq(atomic_load(&r.hdr->head), base + 16);
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc;
@@ -116,5 +162,6 @@ int main(void)
     tcase_add_test(tc, full_ring_refuses_and_counts_instead_of_waiting);
     tcase_add_test(tc, rings_of_different_slots_are_independent);
     tcase_add_test(tc, threaded_producer_and_consumer_agree_on_every_message);
+    tcase_add_test(tc, impossible_lengths_and_positions_are_refused_and_reset);
     return rc_test_run(s);
 }
