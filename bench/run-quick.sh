@@ -10,6 +10,13 @@
 #   bench/run-quick.sh --backends the edge's two I/O backends side by side (io_uring, epoll): idle 10k,
 #                                 broadcast to 10k at 10 and 100 events/s, storm 5k, and the send
 #                                 floor (bench/micro/send_floor.c); about 5 minutes (with --full: idle 100k)
+#   bench/run-quick.sh --hostile  hostile clients and connect spikes (ringcast alone), then their section of
+#                                 RESULTS.md (bench/lib/hostile.py): hostile.sh (5,000 subscribers on a
+#                                 10 events/s broadcast for 20 s, alone and next to 1,000 slowloris
+#                                 connections + 200 join flooders) and spike.sh (15,000 clients within 2 s
+#                                 at accept_rate 2,000/s per edge, 500 on a broadcast meanwhile; default
+#                                 edges, then after ./ringcast prep); about 5 minutes. With --tables: only
+#                                 that section, from the newest hostile-* and spike-* results
 #   options: --no-nchan (ringcast alone)
 #
 # Quick suite: idle 10k; broadcast to 10k subscribers at 10 and 100 events/s
@@ -26,14 +33,15 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
 sc=bench/scenarios
-full=0 nchan=1 tables_only=0 backends=0
+full=0 nchan=1 tables_only=0 backends=0 hostile=0
 for a in "$@"; do
     case "$a" in
         --full) full=1 ;;
         --no-nchan) nchan=0 ;;
         --tables) tables_only=1 ;;
         --backends) backends=1 ;;
-        *) echo "usage: $0 [--full] [--no-nchan] [--tables] [--backends]" >&2; exit 2 ;;
+        --hostile) hostile=1 ;;
+        *) echo "usage: $0 [--full] [--no-nchan] [--tables] [--backends] [--hostile]" >&2; exit 2 ;;
     esac
 done
 
@@ -58,6 +66,25 @@ run() { # description, then the scenario command
         say "FAILED: $what"
     fi
 }
+
+if [ $hostile -eq 1 ]; then
+    if [ $tables_only -eq 0 ]; then
+        [ -x build/bin/loadgen ] && [ -x build/bin/edge ] || { echo "run make first" >&2; exit 1; }
+        echo "bench: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores," \
+            "kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+        run "hostile: 5,000 subscribers, 1,000 slowloris + 200 join flooders" \
+            $sc/hostile.sh --max-seconds 300 --slowloris 1000 --flooders 200 --joins 500 5000 10 20
+        run "spike: 15,000 clients within 2 s, accept_rate 2,000/s per edge, without and with prep" \
+            $sc/spike.sh --max-seconds 420 --accept-rate 2000 --existing 500 --spike-seconds 2 15000
+    fi
+    say "hostile section of RESULTS.md"
+    hargs=()
+    for n in "${notes[@]}"; do hargs+=(--note "$n"); done
+    python3 bench/lib/hostile.py "${hargs[@]}" || { echo "hostile.py failed" >&2; exit 1; }
+    say "done: $failed scenario(s) failed; the hostile section of bench/RESULTS.md regenerated"
+    [ $failed -eq 0 ]
+    exit
+fi
 
 if [ $tables_only -eq 0 ]; then
     [ -x build/bin/loadgen ] && [ -x build/bin/edge ] || { echo "run make first" >&2; exit 1; }

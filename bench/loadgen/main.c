@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "bench/loadgen/attack.h"
 #include "bench/loadgen/conn.h"
 #include "bench/loadgen/publish.h"
 #include "bench/loadgen/report.h"
@@ -31,6 +32,7 @@
 
 static const char usage[] =
     "usage: loadgen --mode phoenix|raw [client options] | --mode publish [publisher options]\n"
+    "       loadgen --mode slowloris|joinflood [client options] [attack options]\n"
     "client options:\n"
     "  --host H (127.0.0.1) --port P (4000) --path /socket/websocket (\"%d\" = topic index)\n"
     "  --connections N (100) --rate CONNECTS_PER_S (1000; 0 = no pacing)\n"
@@ -44,12 +46,18 @@ static const char usage[] =
     "  --url http://127.0.0.1:4001/api/push --format ringcast|nchan --nchan-url http://H:P/pub/%s\n"
     "  --topics T --topic-prefix bench: --event b --rate EVENTS_PER_S (100) --duration S\n"
     "  --pub-conns C (4) --pad BYTES (0)\n"
-    "both: --json OUT.json\n";
+    "attack options (bench/loadgen/attack.h; --host --port --path --connections --rate --duration\n"
+    "      --src-ips --first-index --topic-prefix as above):\n"
+    "  --trickle-ms MS (3000: slowloris, one header byte every MS) --joins J (500: joinflood, joins\n"
+    "      per connection) --pause-ms MS (1000: before a connection that ended starts again)\n"
+    "  --src-ip-base B (100: bind to 127.0.0.B .. 127.0.0.(B+K-1) with --src-ips K)\n"
+    "all: --json OUT.json\n";
 
 enum {
     OPT_MODE = 256, OPT_HOST, OPT_PORT, OPT_PATH, OPT_CONNS, OPT_RATE, OPT_TOPICS, OPT_PREFIX, OPT_HB,
     OPT_DURATION, OPT_SRC_IPS, OPT_FIRST, OPT_EXPECT, OPT_EXPECT_FROM, OPT_RECONNECT, OPT_MAX_FRAME,
     OPT_JSON, OPT_URL, OPT_FORMAT, OPT_NCHAN_URL, OPT_PUB_CONNS, OPT_PAD, OPT_EVENT, OPT_HELP,
+    OPT_TRICKLE, OPT_JOINS, OPT_PAUSE, OPT_SRC_BASE,
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +85,10 @@ static const struct option long_opts[] = {
     {"pad", required_argument, NULL, OPT_PAD},
     {"event", required_argument, NULL, OPT_EVENT},
     {"help", no_argument, NULL, OPT_HELP},
+    {"trickle-ms", required_argument, NULL, OPT_TRICKLE},
+    {"joins", required_argument, NULL, OPT_JOINS},
+    {"pause-ms", required_argument, NULL, OPT_PAUSE},
+    {"src-ip-base", required_argument, NULL, OPT_SRC_BASE},
     {NULL, 0, NULL, 0},
 };
 
@@ -192,9 +204,9 @@ static int run_clients(const rc_lg_opts_t *o, rc_lg_stats_t *st, int sigfd, doub
     struct epoll_event evs[1024];
     rc_lg_progress_t prog = {0};
     uint64_t t0 = rc_lg_now_mono(), t_end = t0 + (uint64_t)(o->duration_s * 1e9);
-    uint64_t tick_at = t0, progress_at = t0 + NS_PER_S;
+    uint64_t tick_at = t0, progress_at = t0 + NS_PER_S, t0_real = rc_lg_now_real();
     uint32_t next = 0;
-    int stop = 0;
+    int stop = 0, all_ready = 0;
     ctx.t0 = t0;
     while (!stop) {
         uint64_t now = rc_lg_now_mono();
@@ -238,6 +250,14 @@ static int run_clients(const rc_lg_opts_t *o, rc_lg_stats_t *st, int sigfd, doub
                 continue; /* an event for a socket closed earlier in this turn */
             rc_lg_conn_event(&ctx, &conns[i], evs[j].events);
         }
+        /* The moment every connection was ready for the first time (a
+         * connect spike: bench/scenarios/spike.sh), wall clock so that
+         * several processes can be put on one time line. */
+        if (!all_ready && (o->mode == RC_LG_PHOENIX ? st->joined_now : st->open_now) >= n) {
+            all_ready = 1;
+            fprintf(stderr, "loadgen all-ready connections=%u after_s=%.3f start_wall_s=%.6f ready_wall_s=%.6f\n", n,
+                    (double)(rc_lg_now_mono() - t0) / 1e9, (double)t0_real / 1e9, (double)rc_lg_now_real() / 1e9);
+        }
     }
     *elapsed = (double)(rc_lg_now_mono() - t0) / 1e9;
     ctx.ending = 1;
@@ -264,6 +284,7 @@ int main(int argc, char **argv)
     rc_lg_pub_opts_t po = {
         .url = "http://127.0.0.1:4001/api/push", .event = "b", .rate = 100, .conns = 4,
     };
+    rc_lg_attack_opts_t ao = {.trickle_ms = 3000, .joins = 500, .pause_ms = 1000, .src_base = 100};
     const char *json = NULL, *mode = NULL;
     int pub_rate_set = 0;
     uint64_t v;
@@ -347,6 +368,26 @@ int main(int argc, char **argv)
             po.pad = (uint32_t)v;
             break;
         case OPT_EVENT: po.event = optarg; break;
+        case OPT_TRICKLE:
+            if (parse_u64(optarg, 1, 3600000, &v) < 0)
+                return die_usage("bad --trickle-ms '%s'", optarg);
+            ao.trickle_ms = (uint32_t)v;
+            break;
+        case OPT_JOINS:
+            if (parse_u64(optarg, 1, 10000000, &v) < 0)
+                return die_usage("bad --joins '%s'", optarg);
+            ao.joins = (uint32_t)v;
+            break;
+        case OPT_PAUSE:
+            if (parse_u64(optarg, 0, 3600000, &v) < 0)
+                return die_usage("bad --pause-ms '%s'", optarg);
+            ao.pause_ms = (uint32_t)v;
+            break;
+        case OPT_SRC_BASE:
+            if (parse_u64(optarg, 1, 254, &v) < 0)
+                return die_usage("bad --src-ip-base '%s' (1..254)", optarg);
+            ao.src_base = (uint32_t)v;
+            break;
         case OPT_HELP: fputs(usage, stdout); return 0;
         default: return die_usage("%s", "unknown option");
         }
@@ -361,8 +402,14 @@ int main(int argc, char **argv)
         o.mode = RC_LG_RAW;
     else if (!strcmp(mode, "publish"))
         o.mode = RC_LG_PUBLISH;
+    else if (!strcmp(mode, "slowloris"))
+        ao.kind = RC_LG_SLOWLORIS;
+    else if (!strcmp(mode, "joinflood"))
+        ao.kind = RC_LG_JOINFLOOD;
     else
-        return die_usage("bad --mode '%s' (phoenix, raw or publish)", mode);
+        return die_usage("bad --mode '%s' (phoenix, raw, publish, slowloris or joinflood)", mode);
+    if (ao.kind && o.src_ips && ao.src_base + o.src_ips - 1 > 254)
+        return die_usage("%s", "--src-ip-base + --src-ips - 1 must be at most 254");
     if (o.path[0] != '/')
         return die_usage("--path must start with '/': '%s'", o.path);
     if (po.nchan && !po.nchan_url)
@@ -398,6 +445,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "loadgen: cannot resolve --host %s to an IPv4 address\n", o.host);
         return 2;
     }
+    if (ao.kind)
+        return rc_lg_attack_run(&o, &ao, sigfd, json);
     rc = run_clients(&o, &st, sigfd, &elapsed);
     if (rc < 0)
         fprintf(stderr, "loadgen: event loop failed: %s\n", strerror(-rc));
