@@ -1,7 +1,9 @@
 /* Connections: finding one by its operation's user_data, closing, freeing.
  *
  * Closing: a close frame (or HTTP refusal) is queued and sent, then
- * shutdown(2) ends the receive; when no operation is in flight the fd is
+ * shutdown(2) of the write side sends our FIN while input is still read and
+ * dropped (outq.c shut()), until the peer closes or the closing grace ends
+ * (then the receive is shut too); when no operation is in flight the fd is
  * closed and the connection freed at the end of the loop turn. */
 #include "edge/edge.h"
 
@@ -54,8 +56,9 @@ void rc_conn_abort(rc_edge_t *e, rc_conn_t *c)
 {
     rc_conn_set_closing(e, c);
     rc_out_drop_unsent(e, c);
-    if (!(c->flags & RC_CF_SHUT)) {
-        c->flags |= RC_CF_SHUT;
+    if (!(c->flags & RC_CF_SHUT) || (c->flags & RC_CF_LINGER)) {
+        /* (a lingering close whose grace ended: the receive ends now) */
+        c->flags = (uint16_t)((c->flags | RC_CF_SHUT) & ~RC_CF_LINGER);
         shutdown(c->fd, SHUT_RDWR);
     }
     rc_conn_maybe_free(e, c);

@@ -41,6 +41,7 @@ enum rc_conn_flag {
     RC_CF_FREE = 1 << 7,          /* on the free list */
     RC_CF_PROXY_HDR = 1 << 8,     /* from a trusted proxy: a PROXY header comes first */
     RC_CF_LOST = 1 << 9,          /* may have missed events (the reader was lapped): 4009 is scheduled */
+    RC_CF_LINGER = 1 << 10,       /* only the write side is shut: input is read and dropped until the peer closes */
 };
 
 typedef struct rc_sub {

@@ -309,8 +309,12 @@ static void on_recv(rc_edge_t *e, rc_conn_t *c, const struct io_uring_cqe *cqe)
         rc_conn_on_recv_end(e, c, cqe->res);
         return;
     }
-    if (!(c->flags & (RC_CF_RECV_ARMED | RC_CF_SHUT | RC_CF_RECV_STARVED)))
-        uring_recv_start(e, c);
+    if (c->flags & (RC_CF_RECV_ARMED | RC_CF_RECV_STARVED))
+        return;
+    if (!(c->flags & RC_CF_SHUT) || (c->flags & RC_CF_LINGER))
+        uring_recv_start(e, c); /* a lingering close reads until the peer's FIN */
+    else
+        rc_conn_maybe_free(e, c);
 }
 
 static void rearm_starved(rc_edge_t *e)

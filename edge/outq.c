@@ -297,11 +297,21 @@ static void send_now(rc_edge_t *e, rc_conn_t *c)
     e->io->send(e, c, &q->msg);
 }
 
+/* The last frame (a close, a refusal) is on the wire: send our FIN but keep
+ * reading, and dropping, until the peer closes too or the closing grace
+ * ends. Closing a socket with unread input makes the kernel answer with a
+ * reset, and a reset can overtake the close frame: the client would see
+ * 1006 instead of the code that tells it why. */
 static void shut(rc_edge_t *e, rc_conn_t *c)
 {
     if (!(c->flags & RC_CF_SHUT)) {
         c->flags |= RC_CF_SHUT;
-        shutdown(c->fd, SHUT_RDWR);
+        if (c->flags & RC_CF_RECV_ARMED) {
+            c->flags |= RC_CF_LINGER;
+            shutdown(c->fd, SHUT_WR);
+        } else {
+            shutdown(c->fd, SHUT_RDWR);
+        }
     }
     rc_conn_maybe_free(e, c);
 }
