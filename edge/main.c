@@ -171,13 +171,37 @@ static void arm_log_wait(rc_edge_t *e)
     e->io->log_wait(e, expect);
 }
 
+/* A region unlinked out of band and created again (by hand, or a broker
+ * told to remove it) is never retired: the old mapping just stops getting
+ * records. Whether the name still names our file is one stat, made with the
+ * liveness store, so at most once a second and only while the loop runs
+ * (with a connection open it runs at least once a second: its deadline's
+ * tick), nothing while the edge is idle. */
+static void check_region(rc_edge_t *e)
+{
+    int r = rc_log_replaced(&e->log);
+    if (r == 1) {
+        rc_textlog("warn", "msg=\"the log region was unlinked and created again: draining; the supervisor restarts "
+                           "this edge on the new region\" region=/dev/shm%s", e->log.name);
+        e->log_retired = 1;
+    } else if (r == -ENOENT) {
+        static rc_textlog_limit_t lim;
+        if (rc_textlog_allow(&lim, 1))
+            rc_textlog("warn", "msg=\"the log region was unlinked: serving from it while its writer lives\" "
+                               "region=/dev/shm%s suppressed=%lu", e->log.name, lim.suppressed);
+    }
+}
+
 /* Liveness for the broker: at most one store a second, only when the loop
  * runs (an edge with nothing to do sleeps; its pid says it lives). */
 static void mark_alive(rc_edge_t *e)
 {
     uint64_t now = rc_clock_mono_coarse_ns();
-    if (now - RC_SLOT_GET(e->slot, alive_mono_ns) >= 1000000000ull)
+    if (now - RC_SLOT_GET(e->slot, alive_mono_ns) >= 1000000000ull) {
         RC_SLOT_SET(e->slot, alive_mono_ns, now);
+        if (!e->log_retired)
+            check_region(e);
+    }
 }
 
 /* Sends handed to the kernel per loop turn: past it the turn ends and

@@ -36,6 +36,7 @@ typedef struct rc_log {
     int res_found;               /* the entry already held this topic */
     char name[96];   /* shm_open name, "/ringcast-<instance>" */
     int lock_fd;     /* writer: the region's descriptor, holding its flock (0: none) */
+    uint64_t dev, ino; /* the file mapped, to tell when the name points elsewhere */
 } rc_log_t;
 
 /* Writer side ------------------------------------------------------------ */
@@ -88,6 +89,12 @@ uint64_t rc_log_commit_quiet(rc_log_t *log);
 int rc_log_open_reader(rc_log_t *log, const char *instance);
 
 void rc_log_close(rc_log_t *log);
+
+/* Whether the region's name still names the file this log mapped: 0 yes,
+ * 1 it names another region now (unlinked out of band and created again:
+ * nothing more comes through this mapping), -ENOENT it names nothing (it
+ * was unlinked; its writer may still be writing). One stat(2). */
+int rc_log_replaced(const rc_log_t *log);
 
 /* The layout version of instance's region, for a message when opening it
  * failed with -EPROTO. Returns 0 and *layout, or -ENOENT if there is no

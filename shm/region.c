@@ -192,6 +192,11 @@ static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
         rc = allocate(fd, log->name, size, g->ring_capacity);
     if (rc == 0)
         rc = map_fd(log, fd, size);
+    struct stat st;
+    if (rc == 0 && fstat(fd, &st) == 0) {
+        log->dev = st.st_dev;
+        log->ino = st.st_ino;
+    }
     close(fd);
     if (rc < 0) {
         if (lfd >= 0)
@@ -243,6 +248,8 @@ static int attach_existing(rc_log_t *log, int writable)
         rc = -EPROTO;
     if (rc == 0)
         rc = map_fd(log, fd, (size_t)st.st_size);
+    log->dev = st.st_dev;
+    log->ino = st.st_ino;
     close(fd);
     if (writable && lfd > 0) {
         if (rc < 0)
@@ -416,6 +423,16 @@ void rc_log_close(rc_log_t *log)
     if (log->lock_fd > 0)
         close(log->lock_fd); /* the writer's lock goes with it */
     log->lock_fd = 0;
+}
+
+int rc_log_replaced(const rc_log_t *log)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/dev/shm%s", log->name);
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? -ENOENT : 0;
+    return st.st_dev != log->dev || st.st_ino != log->ino;
 }
 
 int rc_log_unlink(const char *instance)

@@ -91,3 +91,45 @@ test('a replaced region drains its edges with 1012; a restarted edge serves the 
   assert.deepEqual(ev, [null, `@${seq}`, 'room:r', 'e', { n: 2 }]);
   for (const p of [b2, e2]) assert.doesNotMatch(p.out, /AddressSanitizer|runtime error/);
 });
+
+test('a region unlinked out of band and created again drains the edges still on the old one', async (t) => {
+  const instance = `ro${process.pid}`;
+  const bport = await freePort();
+  const eport = await freePort();
+  const common = ['--instance', instance];
+  const procs = [];
+  const clients = [];
+  t.after(() => {
+    for (const c of clients) c.destroy();
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    fs.rmSync(`/dev/shm/ringcast-${instance}`, { force: true });
+  });
+  const start = (kind, extra) => { const p = run(kind, [...common, ...extra]); procs.push(p); return p; };
+  const b1 = start('broker', ['--broker_port', String(bport)]);
+  await waitFor(() => /producer API listening/.test(b1.out), 5000, 'broker 1');
+  const edgeArgs = ['--edge_host', '127.0.0.1', '--edge_port', String(eport), '--drain_ms', '500', ...ioBackendArgs];
+  const e1 = start('edge', [...edgeArgs, '--broker_port', String(bport)]);
+  await waitFor(() => /edge listening/.test(e1.out), 5000, 'edge 1');
+  const c1 = await joined(eport, 'room:r');
+  clients.push(c1);
+
+  // Someone removes the region by hand (the broker's own message says to,
+  // for a region it refuses) while it is in use; a broker then creates a new
+  // one under the name. Nothing retires the old one.
+  fs.rmSync(`/dev/shm/ringcast-${instance}`);
+  const b2 = start('broker', ['--broker_port', String(await freePort())]);
+  await waitFor(() => /producer API listening/.test(b2.out), 5000, 'broker 2');
+  assert.match(b2.out, /log created/);
+
+  // The old edge finds its mapping is no longer the region, within a second
+  // or two (its connection's deadline keeps the loop turning), and drains.
+  const t0 = Date.now();
+  await c1.until((x) => x.closeFrame(), 5000, 'close frame');
+  assert.equal(c1.closeFrame().code, 1012);
+  const exit = await Promise.race([e1.exited, new Promise((r) => setTimeout(() => r('timeout'), 5000))]);
+  assert.notEqual(exit, 'timeout', `edge 1 did not exit: ${e1.out}`);
+  assert.equal(exit.code, 0);
+  assert.ok(Date.now() - t0 < 4000, `took ${Date.now() - t0} ms`);
+  assert.match(e1.out, /log region was unlinked and created again/);
+  for (const p of [b1, b2, e1]) assert.doesNotMatch(p.out, /AddressSanitizer|runtime error/);
+});
