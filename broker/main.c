@@ -28,6 +28,57 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static rc_config_t cfg;
 static rc_broker_t b;
 
+/* Whether key was given as a flag (--key VALUE or --key=VALUE), not only
+ * by the --config file. */
+static int given_as_flag(int argc, char **argv, const char *key)
+{
+    size_t n = strlen(key);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0)
+            continue;
+        if (strncmp(a + 2, key, n) == 0 && (a[2 + n] == '\0' || a[2 + n] == '='))
+            return 1;
+        if (!strchr(a, '='))
+            i++; /* its value */
+    }
+    return 0;
+}
+
+/* The producer API keys: from api_keys_file, or from api_keys, which as a
+ * flag every local user reads in /proc/PID/cmdline (hence the warning). */
+static int load_keys(rc_auth_t *auth, int argc, char **argv)
+{
+    const char *list = rc_cfg_str(&cfg, "api_keys"), *path = rc_cfg_str(&cfg, "api_keys_file");
+    char *from_file = NULL;
+    if (list[0] && path[0]) {
+        fprintf(stderr, "broker: give api_keys or api_keys_file, not both\n");
+        return -EINVAL;
+    }
+    if (path[0]) {
+        int rc = rc_auth_read_file(path, &from_file);
+        if (rc < 0)
+            return rc;
+        list = from_file;
+    }
+    int rc = rc_auth_init(auth, list);
+    if (rc < 0)
+        fprintf(stderr, "broker: %s holds more than %d keys\n", path[0] ? path : "api_keys", RC_AUTH_MAX_KEYS);
+    else if (path[0] && auth->nkeys == 0) {
+        fprintf(stderr, "broker: api_keys_file %s holds no key (an empty file would turn auth off)\n", path);
+        rc = -EINVAL;
+    }
+    if (from_file) {
+        explicit_bzero(from_file, strlen(from_file));
+        free(from_file);
+    }
+    if (rc == 0 && !path[0] && list[0] && given_as_flag(argc, argv, "api_keys"))
+        rc_textlog("warn", "msg=\"api_keys given as a flag: the keys are visible to every local user in "
+                           "/proc/PID/cmdline (ps); put them in a file of mode 0600 and give its path as "
+                           "api_keys_file, or use ./ringcast start, which does that\"");
+    return rc;
+}
+
 static int broker_main(int argc, char **argv)
 {
     int rc = rc_config_parse(&cfg, RC_OPT_BROKER, argc, argv);
@@ -49,10 +100,8 @@ static int broker_main(int argc, char **argv)
         return 2;
     }
     b.compat_pushex = strcmp(compat, "pushex") == 0;
-    if (rc_auth_init(&b.auth, rc_cfg_str(&cfg, "api_keys"))) {
-        fprintf(stderr, "broker: --api_keys holds more than %d keys\n", RC_AUTH_MAX_KEYS);
+    if (load_keys(&b.auth, argc, argv) < 0)
         return 2;
-    }
     rc_push_batch_init(&b.batch);
     const char *instance = rc_cfg_str(&cfg, "instance");
     rc = rc_log_open_writer(&b.log, instance, &geo, (int)recreate);

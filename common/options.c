@@ -5,8 +5,8 @@
 
 const rc_opt_t rc_opts[] = {
     {"config", "", RC_OPT_BOTH, "config file of `key = value` lines; flags override it"},
-    {"instance", "default", RC_OPT_BOTH, "cluster name: shm region `/dev/shm/ringcast-NAME`, run dir `/tmp/ringcast-NAME`"},
-    {"run_dir", "", RC_OPT_BOTH, "directory for pid files and logs (empty: `/tmp/ringcast-<instance>`)"},
+    {"instance", "default", RC_OPT_BOTH, "cluster name: shm region `/dev/shm/ringcast-NAME`, run dir `ringcast-NAME` (see `run_dir`); 1..80 bytes, no `/`, no space and no byte below it"},
+    {"run_dir", "", RC_OPT_BOTH, "the supervisor's directory for its socket, pid files and logs (empty: `$XDG_RUNTIME_DIR/ringcast-<instance>` when `$XDG_RUNTIME_DIR` is a directory of ours, else `/tmp/ringcast-<instance>`); created mode 0700, refused if it is a symlink, another user's or of another mode"},
     {"log_size", "256M", RC_OPT_BROKER, "bytes of the shared-memory data ring (power of two, K/M/G suffix)"},
     {"topic_index_entries", "64K", RC_OPT_BROKER, "entries of the shm topic index (topic -> latest record; power of two)"},
     {"upring_size", "64K", RC_OPT_BROKER, "bytes of each edge's upstream ring in shm (power of two)"},
@@ -16,7 +16,8 @@ const rc_opt_t rc_opts[] = {
     {"max_body", "1M", RC_OPT_BROKER, "largest request body the producer API accepts (413 above)"},
     {"max_data", "256K", RC_OPT_BROKER, "largest `data` of one event, in bytes of compact JSON (413 above)"},
     {"max_batch", "1000", RC_OPT_BROKER, "most events in one `POST /api/push/batch` (413 above)"},
-    {"api_keys", "", RC_OPT_BROKER, "producer API keys, comma-separated (several for rotation), sent as `Authorization: Bearer <key>`; empty: no auth. Prefer a `--config` file to a flag"},
+    {"api_keys", "", RC_OPT_BROKER, "producer API keys, comma-separated (several for rotation), sent as `Authorization: Bearer <key>`; empty: no auth. As a flag every local user can read them in `/proc` (the broker warns): prefer `api_keys_file`; `./ringcast start` passes the broker its keys in a 0600 file of the run dir"},
+    {"api_keys_file", "", RC_OPT_BROKER, "file holding the producer API keys, separated by commas or newlines, instead of `api_keys`; must be ours, not a symlink, with no access for group or other (`chmod 600`), else the broker refuses to start"},
     {"compat", "", RC_OPT_BOTH, "`pushex`: PushEx drop-in mode (PushEx replies and envelope, edges also serve `/push_socket/websocket`); empty: off"},
     {"io_backend", "auto", RC_OPT_EDGE, "`auto`, `uring` or `epoll`: the edge's I/O backend. `auto` uses io_uring when the ring and every feature the edge needs work (Linux 6.7+, not refused by seccomp), else libevent's epoll, and logs why; `uring` refuses to start without io_uring"},
     {"edge_host", "0.0.0.0", RC_OPT_EDGE, "address the edges listen on (all edges share it, SO_REUSEPORT)"},

@@ -14,8 +14,11 @@ supervisor owns the broker and the edges: it restarts a process that dies
 (exponential backoff with jitter), stops restarting one that dies too often
 (crash loop: `restart_limit` restarts within `restart_window_ms`), and runs
 the other commands, which reach it over a Unix socket in the run directory
-(/tmp/ringcast-<instance> unless --run_dir says otherwise; mode 0700). There
-too: one log per process, pid files, the supervisor's log.
+($XDG_RUNTIME_DIR/ringcast-<instance> when XDG_RUNTIME_DIR is a directory of
+ours, else /tmp/ringcast-<instance>, unless --run_dir says otherwise; mode
+0700, refused if it is a symlink, another user's or of another mode). There
+too: one log per process, pid files, the supervisor's log, and the keys file
+through which the broker gets the API keys (never on a command line).
 
 Keys other than --instance, --edges, --foreground go to the broker and every
 edge unchanged (see the README's option table); the supervisor reads its own
@@ -35,6 +38,8 @@ from .client import drain_timeout, edges_settled, load_start_args, need_supervis
 from .daemon import Supervisor
 from .options import BIN, Args, die, edge_count, option_defaults, parse_duration
 from .procs import pid_alive
+from .rundir import check_run_dir, make_run_dir
+from .secrets import KEYS_FILE, hide_keys_in_cmdline, keys_to_file, remove_keys_file, warn_flag
 from .status import broker_health, fmt_s, show
 
 
@@ -43,19 +48,23 @@ def cmd_start(args):
         if not os.access(os.path.join(BIN, exe), os.X_OK):
             die(f"binaries not found in {BIN} (run make)")
     defaults = option_defaults()
-    os.makedirs(args.run_dir, exist_ok=True)
-    os.chmod(args.run_dir, 0o700)
+    keys = args.opt("api_keys", defaults)
+    if keys and args.opt("api_keys_file", defaults):
+        die("give api_keys or api_keys_file, not both", 2)
+    make_run_dir(args.run_dir)
     if request(args.run_dir, {"cmd": "status"}) is not None:
         die(f"instance '{args.instance}' is already running (supervisor in {args.run_dir})")
     pid_file = os.path.join(args.run_dir, "broker.pid")
     if os.path.exists(pid_file) and pid_alive(int(open(pid_file).read() or 0)):
         die(f"instance '{args.instance}' has a broker running without a supervisor; ./ringcast stop first")
     edges = args.edges or os.cpu_count() or 2
+    for f in os.listdir(args.run_dir):
+        if f.endswith(".log") or f.endswith(".pid") or f == KEYS_FILE:
+            os.unlink(os.path.join(args.run_dir, f))
+    if keys:
+        args.passed = keys_to_file(args, keys)
     with open(os.path.join(args.run_dir, "start.args"), "w") as f:
         f.write("".join(a + "\n" for a in args.passed))
-    for f in os.listdir(args.run_dir):
-        if f.endswith(".log") or f.endswith(".pid"):
-            os.unlink(os.path.join(args.run_dir, f))
     sup = Supervisor(args, defaults, edges, args.foreground)
     if args.foreground:
         sup.run()
@@ -99,6 +108,7 @@ def stop_without_supervisor(args):
     for f in files:
         if f.endswith(".pid"):
             os.unlink(os.path.join(args.run_dir, f))
+    remove_keys_file(args.run_dir)
     try:
         os.unlink(f"/dev/shm/ringcast-{args.instance}")
     except FileNotFoundError:
@@ -182,5 +192,8 @@ def main():
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         sys.exit(2)
+    if hide_keys_in_cmdline() and sys.argv[1] == "start":
+        warn_flag()
     args = Args(sys.argv[1], sys.argv[2:])
+    check_run_dir(args.run_dir)
     cmds[args.cmd](args)

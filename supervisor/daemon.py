@@ -9,6 +9,7 @@ import time
 
 from .options import HERE
 from .procs import Proc, ProcessTable
+from .secrets import KEYS_FILE
 from .wire import recv_msg, send_msg
 
 
@@ -296,7 +297,7 @@ class Supervisor(ProcessTable):
             os.unlink(f"/dev/shm/ringcast-{self.instance}")
         except FileNotFoundError:
             pass
-        for name in ("ctl.sock", "supervisor.pid"):
+        for name in ("ctl.sock", "supervisor.pid", KEYS_FILE):
             try:
                 os.unlink(self.path(name))
             except FileNotFoundError:

@@ -1,6 +1,7 @@
 """The command line, the option table and the values the supervisor reads from it."""
 import os
 import re
+import stat
 import sys
 
 # The repository: where the ringcast script is, and build/bin next to it.
@@ -49,6 +50,9 @@ class Args:
             elif key == "for":
                 self.duration = val
             else:
+                # Paths absolute: the daemon and its children run in /.
+                if key in PATH_KEYS and val:
+                    val = os.path.abspath(val)
                 if key == "instance":
                     self.instance = val
                 elif key == "config":
@@ -56,7 +60,8 @@ class Args:
                 elif key == "run_dir":
                     self.run_dir = val
                 self.passed += ["--" + key, val]
-        self.run_dir = self.run_dir or f"/tmp/ringcast-{self.instance}"
+        check_instance(self.instance)
+        self.run_dir = self.run_dir or default_run_dir(self.instance, cmd)
         if self.edges is not None:
             self.edges = edge_count(self.edges, "--edges")
 
@@ -66,13 +71,54 @@ class Args:
         for k, v in zip(self.passed[::2], self.passed[1::2]):
             if k == "--" + key:
                 val = v
-        if val is None and self.config and os.path.isfile(self.config):
+        if val is None:
+            val = self.from_config(key)
+        return defaults.get(key, "") if val is None else val
+
+    def from_config(self, key):
+        """The value the --config file gives key; None if it gives none."""
+        val = None
+        if self.config and os.path.isfile(self.config):
             with open(self.config) as f:
                 for line in f:
                     line = line.split("#", 1)[0]
                     if "=" in line and line.split("=", 1)[0].strip() == key:
                         val = line.split("=", 1)[1].strip()
-        return defaults.get(key, "") if val is None else val
+        return val
+
+
+PATH_KEYS = ("config", "run_dir", "api_keys_file")
+
+
+def check_instance(name):
+    """The instance names the C side accepts (shm/region.c region_name),
+    refused here before anything is created or stopped: no '/', no byte
+    below 0x21, 1..80 bytes."""
+    b = os.fsencode(name)
+    if b"/" in b or any(c < 0x21 for c in b):
+        die(f"--instance {name!r} must not contain '/', spaces or control characters", 2)
+    if not 1 <= len(b) <= 80:
+        die(f"--instance must be 1..80 characters, not {len(b)}", 2)
+
+
+def default_run_dir(instance, cmd):
+    """$XDG_RUNTIME_DIR/ringcast-<instance> when $XDG_RUNTIME_DIR is a
+    directory of ours (private to us, unlike /tmp), else
+    /tmp/ringcast-<instance>. The other commands go to /tmp as well if only
+    that one exists: the instance was started where XDG_RUNTIME_DIR is
+    not set (a service, another session)."""
+    tmp = f"/tmp/ringcast-{instance}"
+    xdg = os.environ.get("XDG_RUNTIME_DIR", "")
+    try:
+        st = os.stat(xdg) if os.path.isabs(xdg) else None
+    except OSError:
+        st = None
+    if st is None or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        return tmp
+    mine = os.path.join(xdg, f"ringcast-{instance}")
+    if cmd != "start" and not os.path.lexists(mine) and os.path.lexists(tmp):
+        return tmp
+    return mine
 
 
 def edge_count(s, what):

@@ -84,7 +84,8 @@ class ProcessTable:
         extra = "".join(f" {k}={json.dumps(v) if isinstance(v, str) and (' ' in v or not v) else v}"
                         for k, v in kv.items())
         line = f"ts={ts} level={level} proc=supervisor pid={os.getpid()} msg={json.dumps(msg)}{extra}\n"
-        with open(os.path.join(self.run_dir, "supervisor.log"), "a") as f:
+        with open(os.open(os.path.join(self.run_dir, "supervisor.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                          0o600), "a") as f:
             f.write(line)
         if self.foreground and level in ("warn", "error"):
             sys.stderr.write(line)
