@@ -7,6 +7,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:?usage: run-tests.sh BUILD_DIR}
 export RINGCAST_BIN=$PWD/$build/bin
+# The tests find a cluster's run directory at /tmp/ringcast-<instance>, the
+# default when XDG_RUNTIME_DIR is not set (a desktop session sets it).
+unset XDG_RUNTIME_DIR
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 logdir=$(mktemp -d /tmp/ringcast-tests.XXXXXX)
