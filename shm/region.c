@@ -23,7 +23,7 @@ static int region_name(char *out, size_t cap, const char *instance)
             fprintf(stderr, "shm: instance name '%s' must not contain '/' or spaces\n", instance);
             return -EINVAL;
         }
-    if (!instance[0] || snprintf(out, cap, "/ringcast-%s", instance) >= (int)cap) {
+    if (!instance[0] || strlen(instance) > 80 || snprintf(out, cap, "/ringcast-%s", instance) >= (int)cap) {
         fprintf(stderr, "shm: instance name must be 1..80 characters\n");
         return -EINVAL;
     }

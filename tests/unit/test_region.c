@@ -192,6 +192,10 @@ START_TEST(bad_instance_names_are_refused)
     rc_log_t w;
     ck_assert_int_eq(rc_log_open_writer(&w, "a/b", RC_TEST_GEO(65536), 0), -EINVAL);
     ck_assert_int_eq(rc_log_open_writer(&w, "", RC_TEST_GEO(65536), 0), -EINVAL);
+    char longest[82];
+    memset(longest, 'a', 81);
+    longest[81] = 0; /* 81 bytes: one more than the supervisor allows */
+    ck_assert_int_eq(rc_log_open_writer(&w, longest, RC_TEST_GEO(65536), 0), -EINVAL);
     ck_assert_int_eq(rc_log_open_writer(&w, inst, RC_TEST_GEO(65537), 0), -EINVAL);
 }
 END_TEST
