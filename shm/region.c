@@ -51,7 +51,7 @@ static int open_ours(const char *name, struct stat *st)
         return -err;
     }
     if (!S_ISREG(st->st_mode) || st->st_uid != geteuid() || (st->st_mode & 07777) != 0600) {
-        fprintf(stderr, "shm: /dev/shm%s is not ours: owner uid %u (we are %u), mode %04o (want 0600)%s; "
+        fprintf(stderr, "shm: /dev/shm%s is not ours alone: owner uid %u (we are %u), mode %04o (want 0600)%s; "
                         "someone else may have planted it: check who, remove it (rm /dev/shm%s) and start again\n",
                 name, (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)(st->st_mode & 07777),
                 S_ISREG(st->st_mode) ? "" : ", not a regular file", name);
