@@ -77,6 +77,7 @@ endef
 $(TOOL_BINS): $(BUILD)/bin/%: $(BUILD)/obj/tests/tools/%.o $(LIB)
 	$(call link,$(LIB_LIBS) $(TOOL_LIBS))
 $(BUILD)/bin/seccomp_exec: TOOL_LIBS := -lseccomp
+$(BUILD)/bin/listener_hold: TOOL_LIBS := -levent
 
 $(BROKER): $(call obj,$(BROKER_SRC)) $(LIB)
 	$(call link,$(BROKER_LIBS))

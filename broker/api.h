@@ -7,6 +7,7 @@
 #include <event2/http.h>
 
 #include "broker/auth.h"
+#include "broker/listener.h"
 #include "broker/push_parse.h"
 #include "broker/upstream.h"
 #include "shm/log.h"
@@ -46,6 +47,7 @@ typedef struct rc_broker {
     rc_broker_metrics_t m;
     int wake_pending;       /* rc_api_wake_soon queued its event */
     rc_upstream_metrics_t up; /* broker/upstream.c */
+    rc_listener_t listener;   /* limits of the producer listener */
 } rc_broker_t;
 
 /* Wakes the edges sleeping on the log once the event loop has answered
@@ -53,7 +55,8 @@ typedef struct rc_broker {
  * pushes; when idle it runs right after the one request. */
 void rc_api_wake_soon(rc_broker_t *b);
 
-/* Registers /api/push, /api/push/batch, /healthz and /metrics on b->http. */
+/* Registers /api/push, /api/push/batch, /healthz and /metrics on b->http,
+ * and puts b->listener (its lim already set) in front of its connections. */
 void rc_broker_api_register(rc_broker_t *b);
 
 /* Sends status with body (a JSON text, a newline is added). */
@@ -61,6 +64,30 @@ void rc_api_reply_json(struct evhttp_request *req, int status, const char *body,
 
 /* Sends {"error": what} (and "index" when index >= 0). */
 void rc_api_reply_error(struct evhttp_request *req, int status, const char *what, long index);
+
+/* The listener's callbacks (api.c): rc_api_push_head for the push paths,
+ * and the wording of the listener's own refusals. arg: the rc_broker_t. */
+extern const rc_listener_ops_t rc_api_listener_ops;
+
+/* What the listener keeps of a request between its head and its refusal
+ * (the cookie of listener.h). */
+enum { RC_API_OTHER, RC_API_PUSH, RC_API_PUSH_BATCH, RC_API_PUSH_PUSHEX };
+
+/* PushEx's answer to any invalid push (422), in --compat pushex. */
+#define RC_PUSHEX_INVALID "Invalid push arguments: channel, data, event are required."
+
+
+/* The head of POST /api/push or /api/push/batch, before its body is read
+ * (api_push.c): the method (405 with Allow: POST) and the API key (401,
+ * 403) are checked here, so a refused producer's body is never read.
+ * batch: the path is /api/push/batch.
+ * Returns 0 (and *cookie) or the status it filled *r with. */
+int rc_api_push_head(rc_broker_t *b, const rc_http_head_t *h, int batch, unsigned *cookie,
+                     rc_listener_reply_t *r);
+
+/* Writes {"error": what} (and "index" when index >= 0) into out[0..cap);
+ * returns its length (without a NUL). */
+size_t rc_api_error_body(char *out, size_t cap, const char *what, long index);
 
 /* Handlers (api_push.c, api_health.c, api_metrics.c). */
 void rc_api_push(struct evhttp_request *req, void *b);

@@ -90,6 +90,14 @@ void rc_api_metrics(struct evhttp_request *req, void *arg)
     evbuffer_add_printf(o, "ringcast_publish_latency_seconds_sum %.9f\n", m->latency_sum);
     evbuffer_add_printf(o, "ringcast_publish_latency_seconds_count %llu\n", (unsigned long long)m->latency_count);
 
+    help(o, "ringcast_producer_connections", "gauge", "open producer API connections (producer_max_connections bounds it)");
+    evbuffer_add_printf(o, "ringcast_producer_connections %llu\n", (unsigned long long)b->listener.open);
+    help(o, "ringcast_producer_refused_total", "counter",
+         "producer requests or connections the listener refused or cut, by reason (503, 431, 408, 400, 413)");
+    for (unsigned i = 0; i < RC_LREF_N; i++)
+        evbuffer_add_printf(o, "ringcast_producer_refused_total{reason=\"%s\"} %llu\n", rc_listener_refusal_names[i],
+                            (unsigned long long)b->listener.refused[i]);
+
     uint64_t next = rc_log_next_seq(&b->log);
     uint64_t tail = LOAD(tail), head = LOAD(head);
     uint64_t start = head > b->log.cap ? head - b->log.cap : 0;

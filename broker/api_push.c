@@ -19,8 +19,6 @@
 #include "proto/phx.h"
 #include "shm/wake.h"
 
-#define PUSHEX_INVALID "Invalid push arguments: channel, data, event are required."
-
 static enum rc_reject reject_reason(int status)
 {
     switch (status) {
@@ -98,33 +96,97 @@ static long check_fits(rc_broker_t *b, unsigned flags)
 /* Each step of a push answers the request itself when it refuses, and
  * returns the status it answered with (0: go on). */
 
-static int check_method(struct evhttp_request *req)
+/* A refusal of a push's content: PushEx's one answer in its mode. */
+static int refuse(struct evhttp_request *req, int pushex, int status, const char *what, long index)
+{
+    if (pushex) {
+        rc_api_reply_error(req, 422, RC_PUSHEX_INVALID, -1);
+        return 422;
+    }
+    rc_api_reply_error(req, status, what, index);
+    return status;
+}
+
+static int check_method(struct evhttp_request *req, int pushex)
 {
     if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
         return 0;
-    rc_api_reply_error(req, 405, "use POST", -1);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+    rc_api_reply_error(req, 405, pushex ? RC_PUSHEX_INVALID : "use POST", -1);
     return 405;
+}
+
+/* The status an Authorization value (NULL if absent) is refused with, 0 if
+ * accepted; *what: the error's words, *challenge: a WWW-Authenticate value
+ * to send, or NULL. */
+static int auth_refusal(rc_broker_t *b, const char *authz, const char **what, const char **challenge)
+{
+    int st = rc_auth_check(&b->auth, authz);
+    *challenge = NULL;
+    if (st == RC_AUTH_OK)
+        return 0;
+    if (b->compat_pushex) {
+        *what = "Access forbidden";
+        return 403;
+    }
+    if (st == RC_AUTH_MISSING)
+        *challenge = "Bearer";
+    *what = st == RC_AUTH_MISSING ? "missing API key (Authorization: Bearer <key>)" : "API key not accepted";
+    return st;
 }
 
 static int check_auth(struct evhttp_request *req, rc_broker_t *b)
 {
-    const char *authz = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    int st = rc_auth_check(&b->auth, authz);
-    if (st == RC_AUTH_OK)
+    const char *what, *challenge;
+    int st = auth_refusal(b, evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"), &what,
+                          &challenge);
+    if (!st)
         return 0;
-    if (b->compat_pushex) {
-        rc_api_reply_error(req, 403, "Access forbidden", -1);
-        return 403;
-    }
-    if (st == RC_AUTH_MISSING)
-        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
-    rc_api_reply_error(req, st, st == RC_AUTH_MISSING ? "missing API key (Authorization: Bearer <key>)"
-                                                      : "API key not accepted", -1);
+    if (challenge)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", challenge);
+    rc_api_reply_error(req, st, what, -1);
     return st;
 }
 
-/* The body, contiguous, if it is within max_body. */
-static int read_body(struct evhttp_request *req, rc_broker_t *b, const char **body, size_t *len)
+int rc_api_push_head(rc_broker_t *b, const rc_http_head_t *h, int batch, unsigned *cookie, rc_listener_reply_t *r)
+{
+    int pushex = b->compat_pushex && !batch;
+    *cookie = pushex ? RC_API_PUSH_PUSHEX : batch ? RC_API_PUSH_BATCH : RC_API_PUSH;
+    const char *what;
+    int st = 0;
+    if (!rc_slice_eq(h->method, "POST")) {
+        st = 405;
+        what = pushex ? RC_PUSHEX_INVALID : "use POST";
+        snprintf(r->headers, sizeof(r->headers), "Allow: POST\r\n");
+    } else {
+        /* A key longer than this is no key of ours. */
+        char authz[4096];
+        const char *challenge, *a = NULL;
+        if (h->authorization.p) {
+            size_t n = h->authorization.n < sizeof(authz) - 1 ? h->authorization.n : sizeof(authz) - 1;
+            memcpy(authz, h->authorization.p, n);
+            authz[n] = 0;
+            a = authz;
+        }
+        st = auth_refusal(b, a, &what, &challenge);
+        if (h->authorization.n >= sizeof(authz) - 1 && st == 0) {
+            st = b->compat_pushex ? 403 : RC_AUTH_WRONG;
+            what = b->compat_pushex ? "Access forbidden" : "API key not accepted";
+        }
+        if (challenge)
+            snprintf(r->headers, sizeof(r->headers), "WWW-Authenticate: %s\r\n", challenge);
+        explicit_bzero(authz, sizeof(authz));
+    }
+    if (!st)
+        return 0;
+    b->m.rejected[reject_reason(st)]++;
+    r->body_len = rc_api_error_body(r->body, sizeof(r->body), what, -1);
+    return st;
+}
+
+/* The body, contiguous, if it is within max_body (the listener already
+ * refused longer ones: this holds without it too). */
+static int read_body(struct evhttp_request *req, rc_broker_t *b, int pushex, const char **body, size_t *len)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     *len = evbuffer_get_length(in);
@@ -132,8 +194,7 @@ static int read_body(struct evhttp_request *req, rc_broker_t *b, const char **bo
         char msg[128];
         snprintf(msg, sizeof(msg), "body is %zu bytes, more than max_body (%llu)", *len,
                  (unsigned long long)b->max_body);
-        rc_api_reply_error(req, 413, msg, -1);
-        return 413;
+        return refuse(req, pushex, 413, msg, -1);
     }
     *body = *len ? (const char *)evbuffer_pullup(in, -1) : "";
     return 0;
@@ -144,20 +205,12 @@ static int parse_all(struct evhttp_request *req, rc_broker_t *b, const char *bod
 {
     rc_push_batch_t *pb = &b->batch;
     int pushex = b->compat_pushex && !batch;
-    if (rc_push_parse(pb, body, len, is_msgpack(req) ? RC_PUSH_MSGPACK : RC_PUSH_JSON, batch, &b->limits)) {
-        if (pushex && pb->status != 413) {
-            rc_api_reply_error(req, 422, PUSHEX_INVALID, -1);
-            return 422;
-        }
-        rc_api_reply_error(req, pb->status, pb->error, pb->index);
-        return pb->status;
-    }
+    if (rc_push_parse(pb, body, len, is_msgpack(req) ? RC_PUSH_MSGPACK : RC_PUSH_JSON, batch, &b->limits))
+        return refuse(req, pushex, pb->status, pb->error, pb->index);
     long bad = check_fits(b, b->compat_pushex ? RC_PUBLISH_PUSHEX : 0);
-    if (bad) {
-        rc_api_reply_error(req, 413, bad == -2 ? "batch larger than half the log" : "event too large for the log",
-                           batch && bad >= 0 ? bad : -1);
-        return 413;
-    }
+    if (bad)
+        return refuse(req, pushex, 413, bad == -2 ? "batch larger than half the log" : "event too large for the log",
+                      batch && bad >= 0 ? bad : -1);
     return 0;
 }
 
@@ -207,11 +260,11 @@ static int push(struct evhttp_request *req, rc_broker_t *b, int batch)
     int pushex = b->compat_pushex && !batch;
     const char *body;
     size_t len;
-    int st = check_method(req);
+    int st = check_method(req, pushex);
     if (!st)
         st = check_auth(req, b);
     if (!st)
-        st = read_body(req, b, &body, &len);
+        st = read_body(req, b, pushex, &body, &len);
     if (!st)
         st = parse_all(req, b, body, len, batch);
     if (st)

@@ -94,6 +94,17 @@ static int broker_main(int argc, char **argv)
         return 2;
     b.limits.max_data = (size_t)max_data;
     b.limits.max_batch = (size_t)max_batch;
+    rc_listener_limits_t *ll = &b.listener.lim;
+    if (rc_cfg_u64(&cfg, "producer_max_connections", &ll->max_connections) ||
+        rc_cfg_u64(&cfg, "producer_max_header", &ll->max_header) ||
+        rc_cfg_u64(&cfg, "producer_read_timeout_ms", &ll->read_timeout_ms) ||
+        rc_cfg_u64(&cfg, "producer_idle_timeout_ms", &ll->idle_timeout_ms))
+        return 2;
+    if (ll->max_header < 1024 || ll->read_timeout_ms == 0 || ll->idle_timeout_ms == 0) {
+        fprintf(stderr, "broker: --producer_max_header must be at least 1024, the producer timeouts more than 0\n");
+        return 2;
+    }
+    ll->max_body = b.max_body;
     const char *compat = rc_cfg_str(&cfg, "compat");
     if (strcmp(compat, "") != 0 && strcmp(compat, "pushex") != 0) {
         fprintf(stderr, "broker: --compat must be empty or 'pushex', not '%s'\n", compat);
@@ -119,11 +130,7 @@ static int broker_main(int argc, char **argv)
     b.http = evhttp_new(b.base);
     if (!b.base || !b.http)
         return 1;
-    /* evhttp answers bodies over its own limit with an HTML 413 before our
-     * handler runs; twice max_body lets the handler give the JSON 413 for
-     * all but absurd bodies. */
-    evhttp_set_max_body_size(b.http, (ev_ssize_t)(2 * b.max_body + 4096));
-    evhttp_set_allowed_methods(b.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+    /* The listener's limits and every route (api.c). */
     rc_broker_api_register(&b);
     const char *host = rc_cfg_str(&cfg, "broker_host");
     if (evhttp_bind_socket(b.http, host, (uint16_t)port) != 0) {
