@@ -50,5 +50,8 @@ test('topic names chosen to collide under FNV-1a do not slow the edge down', asy
   }
   assert.equal(await metric(cluster, 'ringcast_edge_joins_total') - by.clients.length, 8192);
   console.log(`# 8192 colliding joins answered in ${took} ms`);
-  by.check(base, attacked, 'hash flood');
+  // Chains of colliding names cost seconds (2,980 ms p99 with FNV-1a in
+  // place of the keyed hash); 8,192 joins cost tens of ms on a loaded 2-core
+  // machine: a 50 ms floor tells the two apart without flaking.
+  by.check(base, attacked, 'hash flood', { floorMs: 50 });
 });

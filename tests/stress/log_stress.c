@@ -290,6 +290,10 @@ int main(int argc, char **argv)
         for (int i = 0; i < nreaders; i++) {
             kids[i] = fork();
             if (kids[i] == 0) {
+                /* A reader is another process, not a holder of the writer's
+                 * lock: the descriptor fork copied is not its to keep. */
+                if (w.lock_fd > 0)
+                    close(w.lock_fd);
                 reader_run(i, &res[i]);
                 _exit(0);
             }

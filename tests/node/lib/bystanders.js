@@ -73,14 +73,16 @@ async function startBystanders(cluster, { n = 20 } = {}) {
       return { events: keys.length, lost, p99: p99(lat), samples: lat.length };
     },
     // The checks every hostile test makes on its bystanders.
-    check(base, attacked, what) {
+    // floorMs: the p99 floor for this check (P99_FLOOR_MS unless a test
+    // whose failure is far larger needs more room on a loaded machine).
+    check(base, attacked, what, { floorMs = P99_FLOOR_MS } = {}) {
       const detail = `${what}: baseline ${JSON.stringify(base)}, attacked ${JSON.stringify(attacked)}`;
       assert.equal(failures, 0, `publishes failed (${detail})`);
       assert.ok(base.events >= 5 && attacked.events >= 5, `too few events to measure (${detail})`);
       assert.equal(base.lost, 0, `bystanders lost events before the attack (${detail})`);
       assert.equal(attacked.lost, 0, `bystanders lost events during the attack (${detail})`);
       for (const c of clients) assert.deepEqual(c.closes, [], `a bystander was disconnected (${detail})`);
-      const limit = 2 * Math.max(base.p99, P99_FLOOR_MS);
+      const limit = 2 * Math.max(base.p99, floorMs);
       assert.ok(attacked.p99 < limit, `bystanders' p99 ${attacked.p99} ms >= ${limit} ms (${detail})`);
     },
     async stop() {

@@ -2,6 +2,7 @@
 // supervisor script, on free loopback ports and a unique instance name, and
 // cleans up even when a test fails.
 'use strict';
+const http = require('node:http');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -88,7 +89,7 @@ async function startCluster({ edges = 2, extra = [] } = {}) {
     throw new Error(`ringcast start failed (${r.status}): ${r.stdout}${r.stderr}`);
   }
   if (IO_BACKEND && !extra.includes('--io_backend')) {
-    const h = await (await fetch(`${cluster.brokerUrl}/healthz`)).json();
+    const h = await getJsonOnce(`${cluster.brokerUrl}/healthz`);
     const wrong = h.edges.filter((e) => e.io_backend !== IO_BACKEND);
     if (wrong.length) {
       cluster.stop();
@@ -101,6 +102,18 @@ async function startCluster({ edges = 2, extra = [] } = {}) {
 process.on('exit', () => { for (const c of [...live]) c.stop(); });
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => { for (const c of [...live]) c.stop(); process.exit(1); });
+}
+
+// A GET on a connection of its own, closed after the answer: fetch() would
+// keep it in its pool, and a test counting the broker's connections sees it.
+function getJsonOnce(url) {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => { try { resolve(JSON.parse(body)); } catch (e) { reject(e); } });
+    }).on('error', reject);
+  });
 }
 
 async function publish(cluster, body) {
