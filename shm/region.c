@@ -67,7 +67,9 @@ static int open_ours(const char *name, struct stat *st)
  * open, so that one could never give the lock back), opened by name and
  * checked to be the same file as fd. Waits only for a region we just
  * created (the one other holder can be a broker that opened it a moment
- * ago and will refuse it). Returns the lock's descriptor or -errno. */
+ * ago and will refuse it). A child forked by the writer shares the lock
+ * until it closes the descriptor: the broker never forks. Returns the
+ * lock's descriptor or -errno. */
 static int lock_writer(const char *name, int fd, int wait)
 {
     struct stat a, b;
