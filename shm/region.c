@@ -65,18 +65,18 @@ static int open_ours(const char *name, struct stat *st)
  * instance finds it taken and leaves the region alone. It is a flock on a
  * descriptor of its own (a mapping keeps the descriptor it was made from
  * open, so that one could never give the lock back), opened by name and
- * checked to be the same file as fd. Waits only for a region we just
+ * checked to be the same file. Waits only for a region we just
  * created (the one other holder can be a broker that opened it a moment
- * ago and will refuse it). A child forked by the writer shares the lock
+ * ago and will refuse it). st is the region descriptor's fstat. A child forked by the writer shares the lock
  * until it closes the descriptor: the broker never forks. Returns the
  * lock's descriptor or -errno. */
-static int lock_writer(const char *name, int fd, int wait)
+static int lock_writer(const char *name, const struct stat *st, int wait)
 {
-    struct stat a, b;
+    struct stat b;
     int lfd = shm_open(name, O_RDWR | O_NOFOLLOW, 0);
     if (lfd < 0)
         return -errno;
-    if (fstat(fd, &a) < 0 || fstat(lfd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+    if (fstat(lfd, &b) < 0 || st->st_dev != b.st_dev || st->st_ino != b.st_ino) {
         fprintf(stderr, "shm: region /dev/shm%s was replaced while it was being opened; start again\n", name);
         close(lfd);
         return -EAGAIN;
@@ -186,7 +186,8 @@ static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
         return -errno;
     uint64_t up, ix, ro;
     size_t size = place(g, &up, &ix, &ro);
-    int lfd = lock_writer(log->name, fd, 1);
+    struct stat st;
+    int lfd = fstat(fd, &st) < 0 ? -errno : lock_writer(log->name, &st, 1);
     int rc = lfd < 0 ? lfd : 0;
     if (rc == 0 && (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0))
         rc = -errno;
@@ -194,11 +195,6 @@ static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
         rc = allocate(fd, log->name, size, g->ring_capacity);
     if (rc == 0)
         rc = map_fd(log, fd, size);
-    struct stat st;
-    if (rc == 0 && fstat(fd, &st) == 0) {
-        log->dev = st.st_dev;
-        log->ino = st.st_ino;
-    }
     close(fd);
     if (rc < 0) {
         if (lfd >= 0)
@@ -207,6 +203,8 @@ static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
         return rc;
     }
     log->lock_fd = lfd;
+    log->dev = st.st_dev;
+    log->ino = st.st_ino;
     rc_shm_header_t *h = log->hdr;
     h->layout = RC_SHM_LAYOUT;
     h->header_size = RC_SHM_HEADER_SIZE;
@@ -244,7 +242,7 @@ static int attach_existing(rc_log_t *log, int writable)
         return fd;
     /* The writer locks before it reads a byte: a live region's header is
      * never touched by a second broker. */
-    int lfd = writable ? lock_writer(log->name, fd, 0) : 0;
+    int lfd = writable ? lock_writer(log->name, &st, 0) : 0;
     int rc = lfd < 0 ? lfd : 0;
     if (rc == 0 && (size_t)st.st_size < sizeof(rc_shm_header_t))
         rc = -EPROTO;
