@@ -125,7 +125,10 @@ test('client_msg_rate: a flood is closed with 1008; the official client rejoinin
   socket.disconnect();
   assert.deepEqual(closes.filter((c) => c === 1008), [], 'the official client was never closed with 1008');
   assert.equal(await metric(cluster, 'ringcast_edge_kicks_rate_total'), 1);
-  by.check(base, attacked, 'client_msg_rate');
+  // The flood's failure is the bystanders' loop stalled for seconds; on a
+  // shared 2-core machine the official client's reconnect and rejoin in the
+  // same phase cost a few tens of ms of p99 on its own.
+  by.check(base, attacked, 'client_msg_rate', { floorMs: 50 });
 });
 
 test('max_channels: above 32768 the edge refuses to start; at 32768 every join fits and the next is refused', async (t) => {
