@@ -72,6 +72,12 @@
  *              client limits (refused_rate, refused_ip, handshake_timeouts,
  *              kicks_memory, kicks_rate, proxy_refused) and the edge's
  *              connection memory (memory)
+ *   version 5  records carry their topic's position (topic_epoch,
+ *              topic_offset) and a skip pointer (jump_pos, jump_offset);
+ *              index entries hold the topic's epoch and last offset and are
+ *              never full for good (dead entries are reused, else the
+ *              oldest live one is evicted: index_reuses, index_evictions,
+ *              replacing index_full); topic_runs names new runs' epochs
  *
  * Clocks (common/clock.h): created_ns, a slot's started_ns, a record's
  * ts_ns and last_commit_ns are wall-clock; alive_mono_ns is monotonic.
@@ -84,7 +90,7 @@
 #include <stdint.h>
 
 #define RC_SHM_MAGIC 0x54534143474e4952ull /* "RINGCAST" little-endian */
-#define RC_SHM_LAYOUT 4u
+#define RC_SHM_LAYOUT 5u
 #define RC_SHM_HEADER_SIZE 4096u
 #define RC_SHM_NSLOTS 64u
 #define RC_SHM_SLOT_SIZE 256u
@@ -92,6 +98,7 @@
 #define RC_SHM_UPRINGS_OFF (RC_SHM_SLOTS_OFF + RC_SHM_NSLOTS * RC_SHM_SLOT_SIZE)
 #define RC_CACHELINE 64
 #define RC_PAGE 4096u
+#define RC_TOPIC_RUN_BUCKETS 512u
 
 /* Header. Fields above `head` are written once at creation, before magic. */
 typedef struct rc_shm_header {
@@ -144,8 +151,10 @@ typedef struct rc_shm_header {
     _Atomic uint64_t records;
     _Atomic uint64_t bytes;
     _Atomic uint64_t writer_restarts;
-    _Atomic uint64_t index_full;  /* topics not indexed: the index was full */
-    uint8_t pad5[RC_CACHELINE - 40];
+    /* A topic losing its index entry starts a new epoch when it returns. */
+    _Atomic uint64_t index_reuses;    /* dead entries (latest record overwritten) given to another topic */
+    _Atomic uint64_t index_evictions; /* live entries taken: no free or dead entry in the probe window */
+    uint8_t pad5[RC_CACHELINE - 48];
 
     /* Upstream doorbell line: edges ring it after pushing into their
      * upstream ring; the broker's drain thread sleeps on it (shm/doorbell.h).
@@ -154,7 +163,15 @@ typedef struct rc_shm_header {
     _Atomic uint32_t up_word;       /* futex word, +1 per wake */
     _Atomic uint32_t up_sleeping;   /* the broker's drain thread sleeps */
     _Atomic uint64_t up_wakes;      /* wake syscalls made by edges */
-    uint8_t pad6[RC_SHM_HEADER_SIZE - 6 * RC_CACHELINE - 16];
+    uint8_t pad6[RC_CACHELINE - 16];
+
+    /* Runs of topic positions (shm/topic_index.h): a topic whose index
+     * entry is lost starts a new run, whose epoch mixes the region's epoch,
+     * the topic and the count of entries lost in its bucket here. Written
+     * by the writer; edges read it to name the epoch a topic with no entry
+     * will start with. */
+    _Atomic uint32_t topic_runs[RC_TOPIC_RUN_BUCKETS];
+    uint8_t pad7[RC_SHM_HEADER_SIZE - 7 * RC_CACHELINE - 4 * RC_TOPIC_RUN_BUCKETS];
 } rc_shm_header_t;
 
 _Static_assert(sizeof(rc_shm_header_t) == RC_SHM_HEADER_SIZE, "header is one page");
@@ -165,6 +182,7 @@ _Static_assert(offsetof(rc_shm_header_t, tail) == 3 * RC_CACHELINE, "publication
 _Static_assert(offsetof(rc_shm_header_t, wake_word) == 4 * RC_CACHELINE, "wake line");
 _Static_assert(offsetof(rc_shm_header_t, wake_word) % 4 == 0, "futex word must be 4-aligned");
 _Static_assert(offsetof(rc_shm_header_t, up_word) == 6 * RC_CACHELINE, "upstream doorbell line");
+_Static_assert(offsetof(rc_shm_header_t, topic_runs) == 7 * RC_CACHELINE, "topic runs");
 
 /* What every layout version keeps in place: enough to recognise a region
  * of any version and to retire it (shm/region.c). Never change this. */
@@ -239,15 +257,20 @@ _Static_assert(sizeof(rc_upring_hdr_t) == RC_UPRING_HDR, "upring header size");
 _Static_assert(offsetof(rc_upring_hdr_t, tail) == RC_CACHELINE, "producer and consumer on their own lines");
 
 /* Topic head index entry: open addressing, linear probing, written only by
- * the writer. hash 0 = empty. pos is authoritative only after the record
- * there is checked (intact, same topic): the index is a hint, the log the
- * truth. */
+ * the writer (shm/topic_index.c says in which order; readers take a
+ * consistent snapshot). hash 0 = empty, RC_INDEX_BUSY = being given to
+ * another topic. The record at pos is the topic's latest, offset its
+ * position in epoch: they outlive the record itself, so a topic idle for
+ * a whole ring continues its offsets. */
 struct rc_topic_entry {
     _Atomic uint64_t hash;
     _Atomic uint64_t pos;
+    _Atomic uint64_t epoch;
+    _Atomic uint64_t offset;
 };
-_Static_assert(sizeof(struct rc_topic_entry) == 16, "index entry size");
-#define RC_INDEX_PROBES 32  /* linear probes before the index counts itself full */
+_Static_assert(sizeof(struct rc_topic_entry) == 32, "index entry size");
+#define RC_INDEX_BUSY UINT64_MAX
+#define RC_INDEX_PROBES 32  /* linear probes: past them an entry is evicted */
 
 #define RC_REC_PAD 0x1u  /* filler to the end of the ring; skip to the start */
 
@@ -264,9 +287,18 @@ typedef struct rc_rec {
     uint32_t frame_len;
     uint64_t ts_ns;
     uint64_t prev_pos;       /* previous record of the same topic (UINT64_MAX: none known) */
+    /* Position in the topic (docs/protocol.md, "Positions"): offset 1 is a
+     * run's first event, each next one +1; the epoch names the run. */
+    uint64_t topic_epoch;
+    uint64_t topic_offset;
+    /* Skip pointer to an older record of the same run (Myers' skew-binary
+     * jumps, shm/topic_walk.h): any offset is reached in O(log n) steps.
+     * UINT64_MAX: none. */
+    uint64_t jump_pos;
+    uint64_t jump_offset;
 } rc_rec_t;
 
-_Static_assert(sizeof(rc_rec_t) == 40, "record header size");
+_Static_assert(sizeof(rc_rec_t) == 72, "record header size");
 _Static_assert(sizeof(rc_rec_t) % 8 == 0, "records stay 8-aligned");
 
 #define RC_REC_ALIGN 8u

@@ -32,8 +32,13 @@ typedef struct rc_log {
     uint64_t res_pos; /* writer: the reserved record, between reserve and commit */
     uint64_t res_end;
     uint64_t res_hash;
-    rc_topic_entry_t *res_entry; /* its topic's index entry (NULL: index full) */
-    int res_found;               /* the entry already held this topic */
+    rc_topic_entry_t *res_entry; /* its topic's index entry */
+    int res_kind;                /* RC_INDEX_*: how the entry was found */
+    uint64_t res_epoch, res_offset; /* the reserved record's position */
+    uint64_t prep_key;           /* rc_log_next_position's topic (0: none), valid until reserve */
+    rc_topic_entry_t *prep_entry;
+    int prep_kind;
+    uint64_t prep_epoch, prep_offset, prep_prev, prep_jump, prep_jump_offset;
     char name[96];   /* shm_open name, "/ringcast-<instance>" */
     int lock_fd;     /* writer: the region's descriptor, holding its flock (0: none) */
     uint64_t dev, ino; /* the file mapped, to tell when the name points elsewhere */
@@ -64,6 +69,16 @@ uint64_t rc_log_max_frame(const rc_log_t *log);
 /* Sequence number the next committed record will carry. */
 uint64_t rc_log_next_seq(const rc_log_t *log);
 
+/* A record's position in its topic (docs/protocol.md, "Positions"). */
+typedef struct rc_topic_pos {
+    uint64_t epoch;
+    uint64_t offset; /* 1 for a run's first record */
+} rc_topic_pos_t;
+
+/* The position the next record of topic will get, for a frame that names
+ * it (a broadcast's ref). Call rc_log_reserve for the same topic next. */
+rc_topic_pos_t rc_log_next_position(rc_log_t *log, const char *topic, uint16_t topic_len);
+
 /* Reserves a record for topic and a frame of frame_len bytes, writes the
  * topic and record header, and returns where the caller writes the frame
  * (exactly frame_len bytes) before rc_log_commit. ts_ns is the publish time
@@ -71,6 +86,21 @@ uint64_t rc_log_next_seq(const rc_log_t *log);
  * straddle the end. Returns NULL if frame_len is over rc_log_max_frame. One
  * reservation at a time. */
 uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, uint32_t frame_len, uint64_t ts_ns);
+
+/* The same with the position given by the caller instead of the index (a
+ * cluster engine assigns positions: design.md section 9). Offsets of a
+ * topic must grow; a gap or another epoch starts a new chain. at NULL: as
+ * rc_log_reserve. */
+uint8_t *rc_log_reserve_at(rc_log_t *log, const char *topic, uint16_t topic_len, uint32_t frame_len, uint64_t ts_ns,
+                           const rc_topic_pos_t *at);
+
+/* The reserved record's position (valid between reserve and commit, and
+ * after commit until the next reserve). */
+static inline rc_topic_pos_t rc_log_reserved_position(const rc_log_t *log)
+{
+    rc_topic_pos_t p = {log->res_epoch, log->res_offset};
+    return p;
+}
 
 /* Publishes the reserved record (release) and wakes sleeping readers if any
  * said they sleep. Returns its sequence number. */
@@ -125,6 +155,8 @@ typedef struct rc_log_view {
     uint32_t frame_len;
     uint64_t ts_ns;
     uint64_t prev_pos;  /* previous record of the same topic, UINT64_MAX if none known */
+    uint64_t epoch, offset;          /* its position in the topic */
+    uint64_t jump_pos, jump_offset;  /* skip pointer (shm/topic_walk.h) */
 } rc_log_view_t;
 
 /* Starts a reader at the current tail: it sees only records committed later. */
@@ -146,5 +178,10 @@ int rc_log_intact(const rc_log_t *log, uint64_t pos, uint32_t len);
 /* Reads the record at pos (for example a view's prev_pos) into v, checked
  * intact and well-formed. Returns 1, or 0 if it is gone or not a record. */
 int rc_log_read_at(const rc_log_t *log, uint64_t pos, rc_log_view_t *v);
+
+/* The same for a record the index points at, which may be past the tail
+ * for an instant (the writer indexes a record before it publishes it): its
+ * header is complete, its frame only once pos < tail. */
+int rc_log_read_indexed(const rc_log_t *log, uint64_t pos, rc_log_view_t *v);
 
 #endif

@@ -58,6 +58,8 @@ static int load_record(const rc_log_t *log, uint64_t pos, rc_log_view_t *v, uint
     uint16_t flags = rec->flags, tlen = rec->topic_len;
     uint32_t flen = rec->frame_len, thash = rec->topic_hash;
     uint64_t ts = rec->ts_ns, prev = rec->prev_pos;
+    uint64_t epoch = rec->topic_epoch, offset = rec->topic_offset;
+    uint64_t jpos = rec->jump_pos, joff = rec->jump_offset;
     RC_TSAN_IGNORE_READS_END();
     if (!rc_log_intact(log, pos, len))
         return -1;
@@ -79,6 +81,10 @@ static int load_record(const rc_log_t *log, uint64_t pos, rc_log_view_t *v, uint
     v->frame_len = flen;
     v->ts_ns = ts;
     v->prev_pos = prev;
+    v->epoch = epoch;
+    v->offset = offset;
+    v->jump_pos = jpos;
+    v->jump_offset = joff;
     return 1;
 }
 
@@ -126,6 +132,19 @@ int rc_log_read_at(const rc_log_t *log, uint64_t pos, rc_log_view_t *v)
     /* acquire: only committed records (before tail) are readable */
     uint64_t tail = atomic_load_explicit(&log->hdr->tail, memory_order_acquire);
     if (pos >= tail || tail - pos > log->cap)
+        return 0;
+    uint64_t room;
+    return load_record(log, pos, v, &room) == 1;
+}
+
+int rc_log_read_indexed(const rc_log_t *log, uint64_t pos, rc_log_view_t *v)
+{
+    if (pos == UINT64_MAX || pos % RC_REC_ALIGN)
+        return 0;
+    /* acquire: the caller's acquire load of the index entry made the header
+     * visible; the head check in load_record says it is still there */
+    uint64_t tail = atomic_load_explicit(&log->hdr->tail, memory_order_acquire);
+    if (pos > tail + log->cap || (pos < tail && tail - pos > log->cap))
         return 0;
     uint64_t room;
     return load_record(log, pos, v, &room) == 1;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "shm/topic_index.h"
 #include "shm/wake.h"
 
 static int region_name(char *out, size_t cap, const char *instance)
@@ -287,6 +288,41 @@ static uint64_t recover_next_seq(rc_log_t *log)
     return seq;
 }
 
+/* The writer indexes a record just before it publishes it (commit), so a
+ * writer that died between the two left its topic's entry naming a record
+ * that was never published: its seq, here at or just after tail, is the
+ * one the next writer reuses. Point the entry back at the record before
+ * it; offsets then continue without a hole. */
+static void recover_index(rc_log_t *log, uint64_t next_seq)
+{
+    uint64_t tail = atomic_load_explicit(&log->hdr->tail, memory_order_relaxed);
+    uint64_t wrap = tail + (log->cap - (tail & log->mask));
+    uint64_t cands[2] = {tail, wrap};
+    for (int i = 0; i < 2; i++) {
+        uint64_t pos = cands[i];
+        uint64_t off = pos & log->mask;
+        if (log->cap - off < sizeof(rc_rec_t))
+            continue;
+        const rc_rec_t *rec = (const rc_rec_t *)(log->ring + off);
+        if (atomic_load_explicit(&rec->seq, memory_order_relaxed) != next_seq || (rec->flags & RC_REC_PAD) ||
+            sizeof(rc_rec_t) + rec->topic_len > log->cap - off || rec->topic_offset == 0)
+            continue;
+        uint64_t key = rc_topic_index_key(log, (const char *)(rec + 1), rec->topic_len);
+        rc_topic_entry_t *e = NULL;
+        for (unsigned k = 0; k < RC_INDEX_PROBES && !e; k++) {
+            rc_topic_entry_t *c = &log->index[(key + k) & log->index_mask];
+            if (atomic_load_explicit(&c->hash, memory_order_relaxed) == key)
+                e = c;
+        }
+        if (!e || atomic_load_explicit(&e->pos, memory_order_relaxed) != pos)
+            continue;
+        /* offset 0 with no record: "nothing yet in this epoch" */
+        uint64_t prev = rec->topic_offset > 1 ? rec->prev_pos : UINT64_MAX;
+        rc_topic_index_point(log, e, key, RC_INDEX_FOUND, prev, rec->topic_epoch, rec->topic_offset - 1);
+        return;
+    }
+}
+
 static int geometry_valid(const rc_log_geometry_t *g)
 {
     if (!pow2(g->ring_capacity) || g->ring_capacity < 65536 || !pow2(g->index_entries) ||
@@ -380,7 +416,9 @@ int rc_log_open_writer(rc_log_t *log, const char *instance, const rc_log_geometr
          * overwritten old records up to it, and moving head back would let
          * a reader accept those bytes as intact. (Head ahead of tail is the
          * normal state: the writer claims in steps.) */
-        atomic_store_explicit(&wh->next_seq, recover_next_seq(log), memory_order_relaxed);
+        uint64_t next = recover_next_seq(log);
+        atomic_store_explicit(&wh->next_seq, next, memory_order_relaxed);
+        recover_index(log, next);
         atomic_fetch_add_explicit(&wh->writer_restarts, 1, memory_order_relaxed);
         return RC_LOG_REATTACHED;
     }

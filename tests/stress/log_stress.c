@@ -10,7 +10,11 @@
  * races across processes).
  * A reader accepts a record only if the log says it is intact after the
  * reader checked it; an accepted record whose checksum or seq is wrong is a
- * failure (torn data got through). Prints one summary line per reader. */
+ * failure (torn data got through). Every 512 records a reader also walks
+ * the topic back from its head (shm/topic_walk.h) while the writer writes:
+ * a record the walk accepts must be intact and at the offset it claims
+ * (one topic: its offsets are the seqs). Prints one summary line per
+ * reader. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,6 +28,7 @@
 #include <unistd.h>
 
 #include "shm/log.h"
+#include "shm/topic_walk.h"
 #include "shm/tsan.h"
 #include "shm/wake.h"
 
@@ -38,7 +43,7 @@ typedef struct shared {
 } shared_t;
 
 typedef struct result {
-    uint64_t accepted, lost, lapped, torn_rejected, max_seq, sleeps;
+    uint64_t accepted, lost, lapped, torn_rejected, max_seq, sleeps, walked;
     int bad;
 } result_t;
 
@@ -127,6 +132,27 @@ static void write_records(rc_log_t *log, uint64_t upto)
     }
 }
 
+/* Seeks 1..256 records back from the topic's head as this reader sees it
+ * and checks what it finds. Returns 0 if the walk accepted a bad record. */
+static int walk_check(const rc_log_t *log, uint64_t limit, uint64_t seq, result_t *res)
+{
+    rc_topic_state_t st;
+    rc_topic_state(log, "stress", 6, limit, &st);
+    if (!st.have_head)
+        return 1;
+    uint64_t back = 1 + mix(seq) % 256;
+    if (st.head.offset <= back)
+        return 1;
+    rc_log_view_t v;
+    if (!rc_topic_seek(log, "stress", 6, &st.head, st.head.offset - back, &v))
+        return 1; /* overwritten meanwhile: not held, fine */
+    int ok = verify(v.frame, v.frame_len, v.seq);
+    if (!rc_log_intact(log, v.pos, v.len))
+        return 1;
+    res->walked++;
+    return ok && v.offset == v.seq && v.offset == st.head.offset - back;
+}
+
 static void reader_run(int id, result_t *res)
 {
     rc_log_t log;
@@ -173,6 +199,13 @@ static void reader_run(int id, result_t *res)
             res->bad = 1;
             break;
         }
+        if (v.seq % 512 == 0 && !walk_check(&log, rd.pos, v.seq, res)) {
+            fprintf(stderr, "reader %d: A TOPIC WALK ACCEPTED A BAD RECORD near seq %llu\n", id,
+                    (unsigned long long)v.seq);
+            res->bad = 1;
+            atomic_fetch_add(&sh->failures, 1);
+            break;
+        }
         expect = v.seq + 1;
         res->accepted++;
         res->max_seq = v.seq;
@@ -208,11 +241,12 @@ static int report(const result_t *res, int n)
 {
     int fail = atomic_load(&sh->failures) > 0;
     for (int i = 0; i < n; i++) {
-        printf("reader %d%s: accepted=%llu lost=%llu lapped=%llu torn_rejected=%llu last_seq=%llu sleeps=%llu%s\n", i,
+        printf("reader %d%s: accepted=%llu lost=%llu lapped=%llu torn_rejected=%llu last_seq=%llu sleeps=%llu "
+               "walked=%llu%s\n", i,
                (i == n - 1 && !crash_mode) ? " (slow)" : "", (unsigned long long)res[i].accepted,
                (unsigned long long)res[i].lost, (unsigned long long)res[i].lapped,
                (unsigned long long)res[i].torn_rejected, (unsigned long long)res[i].max_seq,
-               (unsigned long long)res[i].sleeps, res[i].bad ? " BAD" : "");
+               (unsigned long long)res[i].sleeps, (unsigned long long)res[i].walked, res[i].bad ? " BAD" : "");
         fail |= res[i].bad;
         /* Every seq is accounted for exactly once: accepted, rejected as
          * overwritten while read, or lost to a lap. */
@@ -226,6 +260,10 @@ static int report(const result_t *res, int n)
             printf("reader %d was never lapped but did not reach the last record\n", i);
             fail = 1;
         }
+    }
+    if (res[0].walked == 0) {
+        printf("reader 0 never walked the topic: the test did not test walks\n");
+        fail = 1;
     }
     if (!crash_mode && n > 1 && res[n - 1].lapped == 0) {
         printf("the slow reader was never lapped: the test did not test lapping\n");
