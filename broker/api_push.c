@@ -16,6 +16,7 @@
 #include "broker/publish.h"
 #include "common/clock.h"
 #include "proto/http_response.h"
+#include "proto/position.h"
 #include "proto/phx.h"
 #include "shm/wake.h"
 
@@ -214,43 +215,95 @@ static int parse_all(struct evhttp_request *req, rc_broker_t *b, const char *bod
     return 0;
 }
 
+/* One position as JSON members, "epoch":"<hex>","offset":N, into buf (at
+ * least 64 bytes); returns the length. */
+static size_t position_members(char *buf, rc_topic_pos_t p)
+{
+    memcpy(buf, "\"epoch\":\"", 9);
+    rc_epoch_hex(buf + 9, p.epoch);
+    size_t n = 9 + RC_EPOCH_HEX;
+    memcpy(buf + n, "\",\"offset\":", 11);
+    n += 11;
+    return n + rc_u64_dec(buf + n, p.offset);
+}
+
+static void add_position(struct evbuffer *out, rc_topic_pos_t p)
+{
+    char buf[64];
+    buf[0] = '{';
+    size_t n = 1 + position_members(buf + 1, p);
+    buf[n++] = '}';
+    evbuffer_add(out, buf, n);
+}
+
 /* Writes every record of b->batch (quiet commits: one wake-up for every
  * request of this loop turn, rc_api_wake_soon) and, unless the reply is
- * PushEx's, their seqs into out: {"seq":N} for one topic, else
- * {"seqs":[...]} with an array for an event of a batch whose topic was a
- * list. */
+ * PushEx's, their seqs and positions into out: {"seq":N,"epoch":E,
+ * "offset":M} for one topic, else {"seqs":[...],"positions":[...]} with
+ * an array for an event of a batch whose topic was a list (positions
+ * mirror seqs, each {"epoch":E,"offset":M}). */
 static void write_all(rc_broker_t *b, struct evbuffer *out, int batch, int with_seqs)
 {
     const rc_push_batch_t *pb = &b->batch;
     unsigned flags = (b->compat_pushex ? RC_PUBLISH_PUSHEX : 0) | RC_PUBLISH_QUIET;
     int single = !batch && !pb->ev[0].topic_list;
     uint64_t stamp = rc_clock_wall_ns(); /* one publish time for the request */
+    struct evbuffer *pos = with_seqs && !single ? evbuffer_new() : NULL;
+    if (with_seqs && !single && !pos)
+        abort(); /* out of memory: nothing sensible to answer */
+    rc_topic_pos_t last = {0, 0};
     if (with_seqs)
         evbuffer_add(out, single ? "{\"seq\":" : "{\"seqs\":[", single ? 7 : 9);
+    if (pos)
+        evbuffer_add(pos, ",\"positions\":[", 14);
     for (size_t i = 0; i < pb->nev; i++) {
         const rc_push_event_t *e = &pb->ev[i];
         rc_slice_t d = rc_push_data(pb, e);
         int list = batch && e->topic_list;
+        const char *open = i ? (list ? ",[" : ",") : (list ? "[" : "");
         if (with_seqs)
-            evbuffer_add(out, i ? (list ? ",[" : ",") : (list ? "[" : ""), i ? (list ? 2 : 1) : (list ? 1 : 0));
+            evbuffer_add(out, open, strlen(open));
+        if (pos)
+            evbuffer_add(pos, open, strlen(open));
         for (unsigned t = 0; t < e->ntopics; t++) {
             int64_t seq = rc_broker_publish(&b->log, pb->topics[e->topic0 + t], e->event, d, flags, stamp);
             /* parse_all said it fits: a failure here is our bug */
             if (seq < 0)
                 abort();
             b->m.published++;
+            last = rc_log_reserved_position(&b->log);
             if (with_seqs) {
                 char num[24];
                 num[0] = ',';
                 size_t n = rc_u64_dec(num + 1, (uint64_t)seq);
                 evbuffer_add(out, t ? num : num + 1, t ? n + 1 : n);
             }
+            if (pos) {
+                if (t)
+                    evbuffer_add(pos, ",", 1);
+                add_position(pos, last);
+            }
         }
         if (list && with_seqs)
             evbuffer_add(out, "]", 1);
+        if (list && pos)
+            evbuffer_add(pos, "]", 1);
     }
-    if (with_seqs)
-        evbuffer_add(out, single ? "}" : "]}", single ? 1 : 2);
+    if (single && with_seqs) {
+        /* {"seq":N,"epoch":"E","offset":M}: the position's members inline */
+        char buf[64];
+        buf[0] = ',';
+        size_t n = 1 + position_members(buf + 1, last);
+        buf[n++] = '}';
+        evbuffer_add(out, buf, n);
+        return;
+    }
+    if (pos) {
+        evbuffer_add(out, "]", 1);
+        evbuffer_add(pos, "]}", 2);
+        evbuffer_add_buffer(out, pos);
+        evbuffer_free(pos);
+    }
 }
 
 /* Handles one push request; returns the status it answered with. Nothing

@@ -62,8 +62,10 @@ int64_t rc_broker_publish(rc_log_t *log, rc_slice_t topic, rc_slice_t event, rc_
         event = RC_SLICE_LIT("msg");
     }
     grow(&scratch, &scratch_cap, need);
-    uint64_t seq = rc_log_next_seq(log);
-    int n = rc_phx_encode_broadcast(scratch, scratch_cap, seq, topic, event, data_json);
+    /* The ref names the event's position in its topic, so the position is
+     * chosen before the frame is encoded (the reserve below keeps it). */
+    rc_topic_pos_t at = rc_log_next_position(log, topic.p, (uint16_t)topic.n);
+    int n = rc_phx_encode_broadcast(scratch, scratch_cap, at.offset, topic, event, data_json);
     if (n < 0)
         return -EMSGSIZE;
     size_t hlen = rc_ws_header_size((uint64_t)n);

@@ -250,14 +250,14 @@ int rc_phx_encode_error(char *out, size_t cap, rc_slice_t join_ref, rc_slice_t t
     return finish(err, off);
 }
 
-int rc_phx_encode_broadcast(char *out, size_t cap, uint64_t seq, rc_slice_t topic,
+int rc_phx_encode_broadcast(char *out, size_t cap, uint64_t offset, rc_slice_t topic,
                             rc_slice_t event, rc_slice_t data_json)
 {
     char ref[24];
     size_t off = 0;
     ref[0] = '"';
     ref[1] = '@';
-    size_t n = 2 + rc_u64_dec(ref + 2, seq);
+    size_t n = 2 + rc_u64_dec(ref + 2, offset);
     ref[n++] = '"';
     /* the ref is digits: copied, not escaped */
     int err = PUT_LIT("[null,") || put_raw(out, cap, &off, ref, n) || PUT_LIT(",") ||

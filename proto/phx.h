@@ -75,8 +75,9 @@ int rc_phx_encode_close(char *out, size_t cap, rc_slice_t join_ref, rc_slice_t t
 int rc_phx_encode_error(char *out, size_t cap, rc_slice_t join_ref, rc_slice_t topic,
                         const char *reason);
 
-/* [null, "@<seq>", topic, event, data_json]: a broadcast from the log. */
-int rc_phx_encode_broadcast(char *out, size_t cap, uint64_t seq, rc_slice_t topic,
+/* [null, "@<offset>", topic, event, data_json]: a broadcast from the log;
+ * offset is the event's position in its topic (docs/protocol.md). */
+int rc_phx_encode_broadcast(char *out, size_t cap, uint64_t offset, rc_slice_t topic,
                             rc_slice_t event, rc_slice_t data_json);
 
 #endif

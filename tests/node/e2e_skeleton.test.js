@@ -23,7 +23,7 @@ function join(channel) {
   });
 }
 
-test('each client receives exactly its topics\' events, in order, with @seq refs', async (t) => {
+test('each client receives exactly its topics\' events, in order, with @offset refs', async (t) => {
   const cluster = await startCluster({ edges: 2 });
   const sockets = [];
   t.after(() => { for (const s of sockets) s.disconnect(); cluster.stopAndCheck(); });
@@ -63,12 +63,14 @@ test('each client receives exactly its topics\' events, in order, with @seq refs
     assert.equal(r.status, 200, JSON.stringify(r.json));
     assert.equal(typeof r.json.seq, 'number');
     if (sent.length) assert.ok(r.json.seq > sent[sent.length - 1].seq, 'seq increases');
-    sent.push({ topic, n, seq: r.json.seq, event });
+    // offsets count per topic: this is the topic's k-th event
+    assert.equal(r.json.offset, sent.filter((s) => s.topic === topic).length + 1);
+    sent.push({ topic, n, seq: r.json.seq, offset: r.json.offset, event });
   }
 
   for (const c of clients) {
     const want = sent.filter((s) => c.topics.includes(s.topic))
-      .map((s) => ({ topic: s.topic, n: s.n, ref: `@${s.seq}`, ...(s.event === 'other' ? { event: 'other' } : {}) }));
+      .map((s) => ({ topic: s.topic, n: s.n, ref: `@${s.offset}`, ...(s.event === 'other' ? { event: 'other' } : {}) }));
     await waitFor(() => c.got.length >= want.length, 5000, `${want.length} events on ${c.topics}`);
     await sleep(50);
     assert.deepEqual(c.got, want, `client on ${c.topics}`);

@@ -42,7 +42,7 @@ test('raw frames: join, duplicate join, stale and real leave, unmatched topic', 
   const r = await publish(cluster, { topic: 'room:1', event: 'evt', data: { n: 1 } });
   await c.until((x) => texts(x).some((m) => m[3] === 'evt'), 3000, 'broadcast');
   await sleep(100);
-  assert.deepEqual(texts(c).filter((m) => m[3] === 'evt'), [[null, `@${r.json.seq}`, 'room:1', 'evt', { n: 1 }]]);
+  assert.deepEqual(texts(c).filter((m) => m[3] === 'evt'), [[null, `@${r.json.offset}`, 'room:1', 'evt', { n: 1 }]]);
 
   // A leave with the old join_ref is stale: ignored, no reply.
   assert.deepEqual(await exchange(c, ['1', '4', 'room:1', 'phx_leave', {}], 'h3'), []);

@@ -22,6 +22,24 @@ async function post(cluster, path, body, { msgpack = false, key, headers = {} } 
 
 const seqNow = async (cluster) => (await health(cluster)).seq;
 
+// A push reply with each position's epoch checked (16 hex digits, one per
+// topic) and dropped: {seq, offset} or {seqs, offsets} (same shape).
+const epochs = new Map();
+function positions(json, topics) {
+  const offsetOf = (p, topic) => {
+    assert.match(p.epoch, /^[0-9a-f]{16}$/);
+    if (topic !== undefined) {
+      if (!epochs.has(topic)) epochs.set(topic, p.epoch);
+      assert.equal(p.epoch, epochs.get(topic), `one epoch for ${topic}`);
+    }
+    return p.offset;
+  };
+  if ('seq' in json) return { seq: json.seq, offset: offsetOf(json, topics && topics[0]) };
+  let k = 0;
+  const walk = (v) => (Array.isArray(v) ? v.map(walk) : offsetOf(v, topics && topics[k++]));
+  return { seqs: json.seqs, offsets: walk(json.positions) };
+}
+
 // Asserts a refusal: status, error matching re, optional index, and nothing written.
 async function refused(cluster, path, body, status, re, { index, ...opts } = {}) {
   const before = await seqNow(cluster);
@@ -53,22 +71,25 @@ test('single pushes: topic, channel, arrays, replies after the log has them', as
   await join(socket, 'room:a', got);
   await join(socket, 'room:b', got);
 
+  // Each reply has the log's seq and the event's position in its topic.
   let r = await post(cluster, '/api/push', { topic: 'room:a', event: 'e', data: { n: 1 } });
-  assert.deepEqual([r.status, r.json], [200, { seq: 1 }]);
+  assert.deepEqual([r.status, positions(r.json, ['room:a'])], [200, { seq: 1, offset: 1 }]);
   r = await post(cluster, '/api/push', { channel: 'room:b', event: 'e', data: null });
-  assert.deepEqual([r.status, r.json], [200, { seq: 2 }]);
+  assert.deepEqual([r.status, positions(r.json, ['room:b'])], [200, { seq: 2, offset: 1 }]);
   // An array: one record per distinct topic, in first-seen order.
   r = await post(cluster, '/api/push', { topic: ['room:a', 'room:b', 'room:a'], event: 'e', data: [1, 'two'] });
-  assert.deepEqual([r.status, r.json], [200, { seqs: [3, 4] }]);
+  assert.deepEqual([r.status, positions(r.json, ['room:a', 'room:b'])], [200, { seqs: [3, 4], offsets: [2, 2] }]);
   // Pre-encoded JSON data.
   r = await post(cluster, '/api/push', { topic: 'room:a', event: 'e', data: '{"pre": [1, 2]}', data_json: true });
-  assert.deepEqual([r.status, r.json], [200, { seq: 5 }]);
+  assert.deepEqual([r.status, positions(r.json, ['room:a'])], [200, { seq: 5, offset: 3 }]);
   assert.equal(await seqNow(cluster), 5);
+  assert.notEqual(epochs.get('room:a'), epochs.get('room:b'), 'each topic has its own epoch');
 
+  // A broadcast's ref is its offset in the topic.
   await waitFor(() => got.length === 5, 3000, '5 broadcasts');
   assert.deepEqual(got.map((g) => [g.topic, g.ref, g.payload]), [
-    ['room:a', '@1', { n: 1 }], ['room:b', '@2', null], ['room:a', '@3', [1, 'two']], ['room:b', '@4', [1, 'two']],
-    ['room:a', '@5', { pre: [1, 2] }],
+    ['room:a', '@1', { n: 1 }], ['room:b', '@1', null], ['room:a', '@2', [1, 'two']], ['room:b', '@2', [1, 'two']],
+    ['room:a', '@3', { pre: [1, 2] }],
   ]);
 });
 
@@ -85,11 +106,14 @@ test('batches (JSON and msgpack): seqs in order, delivered in order', async (t) 
   for (let i = 0; i < 100; i++) events.push({ topic: `b:${1 + (i % 2)}`, event: 'e', data: { i } });
   let r = await post(cluster, '/api/push/batch', events);
   assert.equal(r.status, 200, r.text);
-  assert.deepEqual(r.json.seqs, Array.from({ length: 100 }, (_, i) => i + 1));
-  // An event with a topic array gets an array of seqs.
+  assert.deepEqual(positions(r.json, events.map((e) => e.topic)), {
+    seqs: Array.from({ length: 100 }, (_, i) => i + 1),
+    offsets: Array.from({ length: 100 }, (_, i) => 1 + (i >> 1)),
+  });
+  // An event with a topic array gets an array of seqs and of positions.
   r = await post(cluster, '/api/push/batch', [{ topic: 'b:1', event: 'e', data: 'x' },
     { channel: ['b:1', 'b:2'], event: 'e', data: 'y' }]);
-  assert.deepEqual(r.json, { seqs: [101, [102, 103]] });
+  assert.deepEqual(positions(r.json, ['b:1', 'b:1', 'b:2']), { seqs: [101, [102, 103]], offsets: [51, [52, 51]] });
 
   // msgpack: a value converted to JSON once, and pre-encoded JSON.
   const mp = [
@@ -99,14 +123,18 @@ test('batches (JSON and msgpack): seqs in order, delivered in order', async (t) 
   ];
   r = await post(cluster, '/api/push/batch', mp, { msgpack: true });
   assert.equal(r.status, 200, r.text);
-  assert.deepEqual(r.json, { seqs: [104, 105, [106, 107]] });
+  assert.deepEqual(positions(r.json, ['b:1', 'b:2', 'b:1', 'b:2']), { seqs: [104, 105, [106, 107]], offsets: [53, 52, [54, 53]] });
   // msgpack to /api/push: one event.
   r = await post(cluster, '/api/push', { topic: 'b:2', event: 'e', data: { one: 1 } }, { msgpack: true });
-  assert.deepEqual(r.json, { seq: 108 });
+  assert.deepEqual(positions(r.json, ['b:2']), { seq: 108, offset: 54 });
 
   await waitFor(() => got.length === 108, 5000, '108 broadcasts');
   assert.deepEqual(got.slice(0, 100).map((g) => g.payload.i), Array.from({ length: 100 }, (_, i) => i));
-  assert.deepEqual(got.map((g) => g.ref), Array.from({ length: 108 }, (_, i) => `@${i + 1}`));
+  // Each topic's refs count 1, 2, 3... in the order its events were written.
+  for (const topic of ['b:1', 'b:2']) {
+    const refs = got.filter((g) => g.topic === topic).map((g) => g.ref);
+    assert.deepEqual(refs, Array.from({ length: 54 }, (_, i) => `@${i + 1}`), topic);
+  }
   assert.deepEqual(got[103].payload, mp[0].data);
   assert.deepEqual(got[104].payload, { raw: true });
   assert.deepEqual([got[105].payload, got[106].payload, got[107].payload], [7, 7, { one: 1 }]);
@@ -207,9 +235,9 @@ test('bearer API keys: off by default, two keys for rotation, 401 and 403', asyn
   await refused(cluster, '/api/push', ev, 403, /not accepted/, { key: 'old-key-' });
   await refused(cluster, '/api/push', ev, 403, /not accepted/, { key: 'old-key-1x' });
   assert.ok(r401);
-  assert.deepEqual((await post(cluster, '/api/push', ev, { key: 'old-key-1' })).json, { seq: 1 });
-  assert.deepEqual((await post(cluster, '/api/push', ev, { key: 'new-key-2' })).json, { seq: 2 });
-  assert.deepEqual((await post(cluster, '/api/push/batch', [ev], { key: 'new-key-2' })).json, { seqs: [3] });
+  assert.deepEqual(positions((await post(cluster, '/api/push', ev, { key: 'old-key-1' })).json), { seq: 1, offset: 1 });
+  assert.deepEqual(positions((await post(cluster, '/api/push', ev, { key: 'new-key-2' })).json), { seq: 2, offset: 2 });
+  assert.deepEqual(positions((await post(cluster, '/api/push/batch', [ev], { key: 'new-key-2' })).json), { seqs: [3], offsets: [3] });
   // Health and metrics stay open (the API listens on loopback by default).
   assert.equal((await fetch(`${cluster.brokerUrl}/healthz`)).status, 200);
   // Keys never reach the logs.

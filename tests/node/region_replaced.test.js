@@ -36,7 +36,7 @@ async function push(port, n) {
     method: 'POST', body: JSON.stringify({ topic: 'room:r', event: 'e', data: { n } }),
   });
   assert.equal(r.status, 200);
-  return (await r.json()).seq;
+  return (await r.json()).offset;
 }
 
 test('a replaced region drains its edges with 1012; a restarted edge serves the new one', async (t) => {
@@ -85,10 +85,10 @@ test('a replaced region drains its edges with 1012; a restarted edge serves the 
   await waitFor(() => /edge listening/.test(e2.out), 5000, 'edge 2');
   const c2 = await joined(eport, 'room:r');
   clients.push(c2);
-  const seq = await push(bport, 2);
+  const offset = await push(bport, 2);
   await c2.until((x) => x.frames.some((f) => f.json && f.json[3] === 'e'), 3000, 'event from broker 2');
   const ev = c2.frames.find((f) => f.json && f.json[3] === 'e').json;
-  assert.deepEqual(ev, [null, `@${seq}`, 'room:r', 'e', { n: 2 }]);
+  assert.deepEqual(ev, [null, `@${offset}`, 'room:r', 'e', { n: 2 }]);
   for (const p of [b2, e2]) assert.doesNotMatch(p.out, /AddressSanitizer|runtime error/);
 });
 

@@ -110,15 +110,19 @@ test('kill -9 the broker: every acked event reaches every client once, in order;
     R.assertOrdered(assert, c);
     assert.deepEqual(R.missing(c, producer.acked), [], `client ${c.i} missed acked events`);
   }
-  // The sequence continued: the records the clients saw form one gap-free
-  // run across the restart, and acks kept increasing.
-  const seen = [...new Set(clients.flatMap((c) => c.seqs))].sort((a, b) => a - b);
-  for (let k = 1; k < seen.length; k++) assert.equal(seen[k], seen[k - 1] + 1, `gap in the log after seq ${seen[k - 1]}`);
-  for (let k = 1; k < producer.acked.length; k++) assert.ok(producer.acked[k].seq > producer.acked[k - 1].seq);
+  // Each topic's offsets continued in the same epoch: the records its
+  // clients saw form one gap-free run across the restart.
+  for (const topic of new Set(clients.map((c) => c.topic))) {
+    const seen = [...new Set(clients.filter((c) => c.topic === topic).flatMap((c) => c.seqs))].sort((a, b) => a - b);
+    for (let k = 1; k < seen.length; k++) assert.equal(seen[k], seen[k - 1] + 1, `${topic}: gap after offset ${seen[k - 1]}`);
+    const epochs = new Set(producer.acked.filter((a) => a.topic === topic).map((a) => a.epoch));
+    assert.equal(epochs.size, 1, `${topic} kept its epoch across the restart`);
+  }
+  for (let k = 1; k < producer.acked.length; k++) assert.ok(producer.acked[k].logSeq > producer.acked[k - 1].logSeq);
   // The first ack after the kill follows the last one before it (+1 more if
   // the request in flight was written but its 200 lost with the broker).
-  const lastBefore = ackedBefore[ackedBefore.length - 1].seq;
-  const firstAfter = producer.acked.find((a) => a.t >= killedAt).seq;
+  const lastBefore = ackedBefore[ackedBefore.length - 1].logSeq;
+  const firstAfter = producer.acked.find((a) => a.t >= killedAt).logSeq;
   assert.ok(firstAfter === lastBefore + 1 || firstAfter === lastBefore + 2,
     `sequence across the restart: ${lastBefore} -> ${firstAfter}`);
   const log = require('node:fs').readFileSync(`${cluster.runDir}/broker.log`, 'utf8');

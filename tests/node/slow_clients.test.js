@@ -31,7 +31,7 @@ async function publishMany(cluster, topic, count) {
   for (let n = 0; n < count; n++) {
     const r = await publish(cluster, { topic, event: 'big', data: { n, s: body(n) } });
     assert.equal(r.status, 200, JSON.stringify(r.json));
-    seqs.push(r.json.seq);
+    seqs.push(r.json.offset); // the ref names the offset in the topic
   }
   return seqs;
 }

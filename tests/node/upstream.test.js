@@ -45,12 +45,13 @@ test('client broadcasts from an upstream ring reach subscribers in order; bad on
   const after = await publish(cluster, { topic: 'room:up', event: 'pushed', data: { n: 1 } });
 
   await waitFor(() => got.length === 502, 10000, '502 events');
-  assert.deepEqual(got[0], { pushed: 0, ref: `@${before.json.seq}` });
+  assert.deepEqual(got[0], { pushed: 0, ref: `@${before.json.offset}` });
   assert.deepEqual(got.slice(1, 501).map((g) => g.n), Array.from({ length: 500 }, (_, i) => i + 1));
-  // Sequence numbers continue without a gap: the upstream records took 500 of them.
+  // The topic's offsets continue without a gap: the upstream records took 500 of them.
   assert.deepEqual(got.slice(1).map((g) => g.ref),
-    Array.from({ length: 501 }, (_, i) => `@${before.json.seq + 1 + i}`));
+    Array.from({ length: 501 }, (_, i) => `@${before.json.offset + 1 + i}`));
   assert.equal(after.json.seq, before.json.seq + 501);
+  assert.equal(after.json.offset, before.json.offset + 501);
   assert.equal(await metric(cluster, 'ringcast_upstream_published_total'), 500);
   assert.equal(await metric(cluster, 'ringcast_upstream_rejected_total'), 6);
   assert.equal(await metric(cluster, 'ringcast_publish_total'), 2, 'the producer API wrote 2 records; upstream ones are counted apart');

@@ -45,10 +45,12 @@ function pidOf(cluster, name) {
   return Number(fs.readFileSync(path.join(cluster.runDir, `${name}.pid`), 'utf8'));
 }
 
+// A broadcast's ref is "@<offset>": its position in its topic.
 const seqOf = (ref) => Number(String(ref).slice(1));
 
 // n clients, client i joins `${prefix}${i % topics}`. Each records what it
-// received (seq in order), its closes (code, time) and its rejoins.
+// received (offsets in its topic, in order), its closes (code, time) and
+// its rejoins.
 async function connectClients(cluster, n, { topics = 4, prefix = 'res:', batch = 50 } = {}) {
   const clients = [];
   for (let i = 0; i < n; i += batch) {
@@ -82,7 +84,8 @@ function disconnectAll(clients) {
 
 // Publishes one event every `everyMs` (one request at a time, so the order of
 // the 200s is the log order), round-robin over the topics. Records each
-// acknowledged {topic, seq, t: when the request was sent} and each refusal
+// acknowledged {topic, seq: its offset in the topic, logSeq: the log's seq,
+// epoch, t: when the request was sent} and each refusal
 // {t: when it failed, why}.
 function startProducer(cluster, { topics = 4, prefix = 'res:', everyMs = 15 } = {}) {
   const p = { acked: [], refused: [], running: true, n: 0 };
@@ -98,7 +101,7 @@ function startProducer(cluster, { topics = 4, prefix = 'res:', everyMs = 15 } = 
           signal: AbortSignal.timeout(2000),
         });
         const body = await res.json().catch(() => null);
-        if (res.status === 200) p.acked.push({ topic, seq: body.seq, t });
+        if (res.status === 200) p.acked.push({ topic, seq: body.offset, logSeq: body.seq, epoch: body.epoch, t });
         else p.refused.push({ t: Date.now(), why: `HTTP ${res.status}` });
       } catch (e) {
         p.refused.push({ t: Date.now(), why: String(e.cause && e.cause.code || e.message) });
