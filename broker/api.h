@@ -48,6 +48,9 @@ typedef struct rc_broker {
     int wake_pending;       /* rc_api_wake_soon queued its event */
     rc_upstream_metrics_t up; /* broker/upstream.c */
     rc_listener_t listener;   /* limits of the producer listener */
+    uint64_t history_max_bytes; /* GET /api/history page cap */
+    char *page;               /* its page, grown to the largest (broker/api_history.c) */
+    size_t page_cap;
 } rc_broker_t;
 
 /* Wakes the edges sleeping on the log once the event loop has answered
@@ -94,6 +97,11 @@ void rc_api_push(struct evhttp_request *req, void *b);
 void rc_api_push_batch(struct evhttp_request *req, void *b);
 void rc_api_healthz(struct evhttp_request *req, void *b);
 void rc_api_metrics(struct evhttp_request *req, void *b);
+void rc_api_history(struct evhttp_request *req, void *b);
+
+/* Checks the request's API key (when keys are set): 0, or the status it
+ * was refused with (the reply is sent). */
+int rc_api_check_auth(struct evhttp_request *req, rc_broker_t *b);
 
 /* Upper bounds of the latency buckets (api_metrics.c). */
 extern const double rc_latency_bounds[RC_LATENCY_BUCKETS];

@@ -58,6 +58,9 @@ static const edge_metric_t edge_metrics[] = {
     {"ringcast_edge_kicks_rate_total", "counter", "connections closed with 1008 past client_msg_rate", SLOT_FIELD(kicks_rate)},
     {"ringcast_edge_lapped_total", "counter", "times the edge's log reader was lapped by the writer", SLOT_FIELD(lapped)},
     {"ringcast_edge_lost_total", "counter", "records the edge's log reader lost to lapping", SLOT_FIELD(lost)},
+    {"ringcast_edge_resumes_total", "counter", "joins with since (resume)", SLOT_FIELD(resumes)},
+    {"ringcast_edge_resumes_unrecovered_total", "counter", "joins with since answered recovered: false (the log no longer holds the events, another epoch, or more than max_replay)", SLOT_FIELD(resumes_unrecovered)},
+    {"ringcast_edge_history_pages_total", "counter", "history pages answered to clients", SLOT_FIELD(history_pages)},
     {"ringcast_edge_memory_bytes", "gauge", "bytes the edge's connections hold in input and output buffers (edge_memory_max bounds it)", SLOT_FIELD(memory)},
     {"ringcast_edge_lag", "gauge", "records the edge is behind the log's tail (next_seq - cursor_seq)", SIZE_MAX},
 };
@@ -110,6 +113,12 @@ void rc_api_metrics(struct evhttp_request *req, void *arg)
     evbuffer_add_printf(o, "ringcast_log_capacity_bytes %llu\n", (unsigned long long)b->log.cap);
     help(o, "ringcast_log_wake_syscalls_total", "counter", "futex wake system calls made by the writer");
     evbuffer_add_printf(o, "ringcast_log_wake_syscalls_total %llu\n", (unsigned long long)LOAD(wake_syscalls));
+    help(o, "ringcast_log_index_reuses_total", "counter",
+         "topic index entries whose latest record was overwritten, given to another topic");
+    evbuffer_add_printf(o, "ringcast_log_index_reuses_total %llu\n", (unsigned long long)LOAD(index_reuses));
+    help(o, "ringcast_log_index_evictions_total", "counter",
+         "live topic index entries taken for another topic (no free or dead entry in reach): the evicted topic starts a new epoch");
+    evbuffer_add_printf(o, "ringcast_log_index_evictions_total %llu\n", (unsigned long long)LOAD(index_evictions));
 
     uint64_t up_dropped = 0;
     for (unsigned i = 0; i < h->nslots; i++) {

@@ -136,7 +136,7 @@ static int auth_refusal(rc_broker_t *b, const char *authz, const char **what, co
     return st;
 }
 
-static int check_auth(struct evhttp_request *req, rc_broker_t *b)
+int rc_api_check_auth(struct evhttp_request *req, rc_broker_t *b)
 {
     const char *what, *challenge;
     int st = auth_refusal(b, evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"), &what,
@@ -315,7 +315,7 @@ static int push(struct evhttp_request *req, rc_broker_t *b, int batch)
     size_t len;
     int st = check_method(req, pushex);
     if (!st)
-        st = check_auth(req, b);
+        st = rc_api_check_auth(req, b);
     if (!st)
         st = read_body(req, b, pushex, &body, &len);
     if (!st)

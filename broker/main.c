@@ -90,7 +90,8 @@ static int broker_main(int argc, char **argv)
     if (rc_cfg_u64(&cfg, "log_size", &geo.ring_capacity) || rc_cfg_u64(&cfg, "topic_index_entries", &geo.index_entries) ||
         rc_cfg_u64(&cfg, "upring_size", &geo.upring_size) || rc_cfg_u64(&cfg, "broker_port", &port) ||
         rc_cfg_u64(&cfg, "max_body", &b.max_body) || rc_cfg_u64(&cfg, "recreate_log", &recreate) ||
-        rc_cfg_u64(&cfg, "max_data", &max_data) || rc_cfg_u64(&cfg, "max_batch", &max_batch))
+        rc_cfg_u64(&cfg, "max_data", &max_data) || rc_cfg_u64(&cfg, "max_batch", &max_batch) ||
+        rc_cfg_u64(&cfg, "history_max_bytes", &b.history_max_bytes))
         return 2;
     b.limits.max_data = (size_t)max_data;
     b.limits.max_batch = (size_t)max_batch;
@@ -166,6 +167,7 @@ int main(int argc, char **argv)
     rc_textlog_set_component("broker");
     int status = broker_main(argc, argv);
     rc_push_batch_free(&b.batch);
+    free(b.page);
     rc_config_free(&cfg);
     return status;
 }

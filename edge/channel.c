@@ -2,7 +2,9 @@
  * heartbeat, join (a second join of a topic replaces the first), leave
  * (reply, then phx_close), unmatched topics, stale join_refs ignored.
  * Replies are queued on the connection in order, so a join's reply always
- * precedes the broadcasts that follow it. */
+ * precedes the broadcasts that follow it. A join's reply names the topic's
+ * position; a join with `since` resumes (edge/replay.h); `history` pages
+ * through the log (edge/history.c). */
 #include "edge/edge.h"
 
 #include <string.h>
@@ -11,7 +13,9 @@
 #include "common/textlog.h"
 #include "proto/close_codes.h"
 #include "proto/phx.h"
+#include "proto/position.h"
 #include "proto/ws_frame.h"
+#include "edge/replay.h"
 #include "shm/slots.h"
 #include "shm/topic_index.h"
 
@@ -39,9 +43,16 @@ static void reply(rc_edge_t *e, rc_conn_t *c, rc_slice_t jr, rc_slice_t ref, rc_
 static void reply_reason(rc_edge_t *e, rc_conn_t *c, rc_slice_t jr, rc_slice_t ref, rc_slice_t topic,
                          const char *reason)
 {
-    char resp[128];
-    int n = snprintf(resp, sizeof(resp), "{\"reason\":\"%s\"}", reason);
-    reply(e, c, jr, ref, topic, "error", rc_slice(resp, (size_t)n));
+    char resp[256];
+    size_t off = 10;
+    memcpy(resp, "{\"reason\":", off);
+    /* reasons are ours, but some quote JSON: escaped, never pasted */
+    if (rc_json_put_string(resp, sizeof(resp) - 1, &off, rc_slice_cstr(reason))) {
+        rc_conn_close(e, c, RC_CLOSE_INTERNAL);
+        return;
+    }
+    resp[off++] = '}';
+    reply(e, c, jr, ref, topic, "error", rc_slice(resp, off));
 }
 
 /* c's subscription to topic, or -1. The topic is found through the keyed
@@ -81,7 +92,7 @@ static void set_jr(rc_sub_t *s, rc_slice_t jr)
     memcpy(s->jr, jr.p, jr.n);
 }
 
-static void add_sub(rc_edge_t *e, rc_conn_t *c, rc_slice_t topic, rc_slice_t jr)
+static rc_sub_t *add_sub(rc_edge_t *e, rc_conn_t *c, rc_slice_t topic, rc_slice_t jr)
 {
     if (c->nsubs == c->subcap) {
         c->subcap = c->subcap ? (uint16_t)(c->subcap * 2) : 2;
@@ -91,11 +102,14 @@ static void add_sub(rc_edge_t *e, rc_conn_t *c, rc_slice_t topic, rc_slice_t jr)
     s->topic = rc_topics_subscribe(&e->topics, topic.p, topic.n, c, c->nsubs, &s->pos);
     set_jr(s, jr);
     c->nsubs++;
+    return s;
 }
 
 static void remove_sub(rc_edge_t *e, rc_conn_t *c, int idx)
 {
     rc_sub_t *s = &c->subs[idx];
+    if (s->topic->subs[s->pos].replay)
+        rc_replay_cancel(e, s->topic->subs[s->pos].replay - 1);
     rc_topic_sub_t moved;
     rc_topics_unsubscribe(&e->topics, s->topic, s->pos, &moved);
     if (moved.conn)
@@ -115,33 +129,88 @@ void rc_channel_unsubscribe_all(rc_edge_t *e, rc_conn_t *c)
         remove_sub(e, c, c->nsubs - 1);
 }
 
+/* The join reply's response: the topic's position as this edge delivers
+ * it, {"epoch": E, "offset": N, "oldest": M} (+ "recovered" for a since). */
+static rc_slice_t position_response(char *buf, size_t cap, const rc_topic_state_t *st, int since, int recovered)
+{
+    char epoch[RC_EPOCH_HEX + 1];
+    rc_epoch_hex(epoch, st->epoch);
+    epoch[RC_EPOCH_HEX] = 0;
+    /* nothing held: the next event will be the oldest */
+    uint64_t oldest = st->oldest ? st->oldest : st->offset + 1;
+    int n = snprintf(buf, cap, "{\"epoch\":\"%s\",\"offset\":%llu,\"oldest\":%llu%s}", epoch,
+                     (unsigned long long)st->offset, (unsigned long long)oldest,
+                     !since ? "" : recovered ? ",\"recovered\":true" : ",\"recovered\":false");
+    return rc_slice(buf, (size_t)n);
+}
+
+/* Whether the log holds every event of the topic after since, within
+ * max_replay: then the join replays them. Never a partial replay. */
+static int recoverable(const rc_edge_t *e, rc_slice_t topic, const rc_topic_state_t *st, const rc_since_t *since)
+{
+    if (since->epoch != st->epoch || since->offset > st->offset)
+        return 0;
+    if (since->offset == st->offset)
+        return 1; /* nothing missed */
+    if (st->offset - since->offset > e->max_replay || !st->have_head)
+        return 0;
+    rc_log_view_t v;
+    return rc_topic_seek(&e->log, topic.p, (uint16_t)topic.n, &st->head, since->offset + 1, &v);
+}
+
 static void on_join(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m)
 {
     if (!m->join_ref.p || !m->ref.p) {
         reply_reason(e, c, m->join_ref, m->ref, m->topic, "join needs join_ref and ref");
         return;
     }
+    rc_since_t since;
+    const char *why = NULL;
+    if (rc_since_parse(m->payload, &since, &why) < 0) {
+        reply_reason(e, c, m->join_ref, m->ref, m->topic, why);
+        return;
+    }
     int idx = find_sub(e, c, m->topic);
+    if (idx < 0 && c->nsubs >= e->max_channels) {
+        reply_reason(e, c, m->join_ref, m->ref, m->topic, "too many channels joined");
+        return;
+    }
+    /* The position as of the edge's cursor: records before it were fanned
+     * out already, records from it on reach this subscription live. */
+    rc_topic_state_t st;
+    rc_topic_state(&e->log, m->topic.p, (uint16_t)m->topic.n, e->reader.pos, &st);
+    int recovered = since.present && recoverable(e, m->topic, &st, &since);
+    char resp[160];
+    rc_slice_t response = position_response(resp, sizeof(resp), &st, since.present, recovered);
+    rc_sub_t *s;
     if (idx >= 0) {
         /* Duplicate join: the new join replaces the old one; its reply goes
          * first, then phx_close for the old join_ref (dropped by the client
          * as stale), as Phoenix does. */
+        s = &c->subs[idx];
         char old[RC_REF_MAX];
-        size_t oldn = c->subs[idx].jr_len;
-        memcpy(old, c->subs[idx].jr, oldn);
-        set_jr(&c->subs[idx], m->join_ref);
-        reply(e, c, m->join_ref, m->ref, m->topic, "ok", RESP_OK);
+        size_t oldn = s->jr_len;
+        memcpy(old, s->jr, oldn);
+        set_jr(s, m->join_ref);
+        reply(e, c, m->join_ref, m->ref, m->topic, "ok", response);
         send_text(e, c, rc_phx_encode_close(scratch, sizeof(scratch), rc_slice(old, oldn), m->topic));
-        RC_SLOT_ADD(e->slot, joins, 1);
-        return;
+        /* a replay of the old join gives way to this one's */
+        if (recovered && s->topic->subs[s->pos].replay)
+            rc_replay_cancel(e, s->topic->subs[s->pos].replay - 1);
+    } else {
+        s = add_sub(e, c, m->topic, m->join_ref);
+        reply(e, c, m->join_ref, m->ref, m->topic, "ok", response);
     }
-    if (c->nsubs >= e->max_channels) {
-        reply_reason(e, c, m->join_ref, m->ref, m->topic, "too many channels joined");
-        return;
-    }
-    add_sub(e, c, m->topic, m->join_ref);
     RC_SLOT_ADD(e->slot, joins, 1);
-    reply(e, c, m->join_ref, m->ref, m->topic, "ok", RESP_OK);
+    s->topic->last_epoch = st.epoch;
+    s->topic->last_offset = st.offset;
+    if (since.present) {
+        RC_SLOT_ADD(e->slot, resumes, 1);
+        if (!recovered)
+            RC_SLOT_ADD(e->slot, resumes_unrecovered, 1);
+    }
+    if (recovered && since.offset < st.offset && c->state == RC_CONN_OPEN)
+        rc_replay_start(e, c, s->topic, s->pos, &st, since.offset);
 }
 
 static void on_leave(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m)
@@ -183,6 +252,10 @@ static void dispatch(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m)
     }
     if (!jr_matches(&c->subs[idx], m->join_ref))
         return; /* stale: from an earlier join of this topic */
+    if (rc_slice_eq(m->event, "history")) {
+        rc_history_on_push(e, c, m, c->subs[idx].topic);
+        return;
+    }
     /* Client-originated events reach the broker through the upstream rings
      * in a later release; until then the client hears so, not silence. */
     reply_reason(e, c, m->join_ref, m->ref, m->topic, "client events are not enabled on this topic");

@@ -24,6 +24,7 @@
 #include "edge/timers.h"
 #include "edge/topics.h"
 #include "proto/limits.h"
+#include "proto/phx.h"
 #include "proto/slice.h"
 #include "proto/ws_reader.h"
 #include "shm/log.h"
@@ -66,6 +67,7 @@ typedef struct rc_inbuf {
 #define RC_MAX_CHANNELS_CAP 32768u
 
 typedef struct rc_ip_entry rc_ip_entry_t;
+typedef struct rc_replays rc_replays_t;
 
 typedef struct rc_conn {
     int fd;
@@ -154,10 +156,12 @@ typedef struct rc_edge {
     int timer_armed;       /* the backend's one-shot timer is in flight */
     uint32_t turn_msgs;    /* client frames handled this loop turn */
     rc_lost_t lost;
+    rc_replays_t *replays; /* resumes in progress (edge/replay.c); NULL until the first */
     /* limits */
     uint64_t max_connections, max_message, max_channels, out_queue_max;
     uint64_t idle_timeout_ms, handshake_timeout_ms;
     uint64_t edge_memory_max, max_conns_per_ip, accept_rate, client_msg_rate, lapped_close_ms;
+    uint64_t max_replay, history_max_bytes;
     rc_cidr_list_t trusted_proxies;
     rc_ip_table_t ips;
     double accept_tokens;  /* accept_rate bucket */
@@ -247,6 +251,9 @@ void rc_drain_free(rc_edge_t *e);
 
 /* fanout.c */
 void rc_fanout_drain(rc_edge_t *e);
+
+/* history.c: a `history` push on a joined topic (docs/protocol.md). */
+void rc_history_on_push(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m, const rc_topic_t *topic);
 
 /* main.c: the backend's one-shot timer fired (drain and lapped closes). */
 void rc_edge_on_timer(rc_edge_t *e);

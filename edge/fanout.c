@@ -5,6 +5,7 @@
 #include "edge/edge.h"
 
 #include "common/textlog.h"
+#include "edge/replay.h"
 #include "shm/slots.h"
 
 /* Records per loop turn before completions get their turn again, so a
@@ -39,8 +40,14 @@ void rc_fanout_drain(rc_edge_t *e)
         /* Backwards: a subscriber kicked here (slow consumer) stays
          * subscribed until its connection is freed at the end of the turn,
          * but iterating from the end keeps this loop safe either way. */
-        for (uint32_t i = t->nsubs; i-- > 0;)
-            rc_out_log(e, t->subs[i].conn, &v);
+        t->last_epoch = v.epoch;
+        t->last_offset = v.offset;
+        for (uint32_t i = t->nsubs; i-- > 0;) {
+            if (t->subs[i].replay) /* resuming: this one waits behind the replay */
+                rc_replay_live(e, t->subs[i].replay - 1, &v);
+            else
+                rc_out_log(e, t->subs[i].conn, &v);
+        }
         delivered += t->nsubs;
     }
     RC_SLOT_SET(e->slot, cursor_pos, e->reader.pos);

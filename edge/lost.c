@@ -1,11 +1,13 @@
 /* Loss is never silent: when the writer laps the edge's reader, the reader
  * jumps to the tail and the records in between are gone for this edge. The
- * edge cannot tell which topics they were on (they are overwritten), so
- * every connection subscribed at that moment may have missed one: each
- * gets no more events (RC_CF_LOST; outq.c drops them, counted) and is closed
- * with 4009 at a random time within lapped_close_ms, so the clients'
- * resumes from their last @seq arrive spread out, not as one herd.
- * Connections that had joined nothing lost nothing and stay.
+ * records themselves are overwritten, but positions tell which topics they
+ * were on: a topic whose position in the log (from the index) is not the
+ * last one the reader passed lost events. Every connection subscribed to
+ * such a topic gets no more events (RC_CF_LOST; outq.c drops them,
+ * counted) and is closed with 4009 at a random time within
+ * lapped_close_ms, so the clients' resumes (`since` their last @offset)
+ * arrive spread out, not as one herd. Connections whose topics lost
+ * nothing stay, as do those that joined nothing.
  *
  * The schedule is a sorted array of (time, fd, generation), as the drain's;
  * a second lap during the window adds the connections not yet marked. */
@@ -20,6 +22,7 @@
 #include "common/textlog.h"
 #include "proto/close_codes.h"
 #include "shm/slots.h"
+#include "shm/topic_walk.h"
 
 static int by_time(const void *a, const void *b)
 {
@@ -33,6 +36,31 @@ static void close_lost(rc_edge_t *e, rc_conn_t *c)
     rc_conn_close(e, c, RC_CLOSE_LAPPED);
 }
 
+/* Marks each topic of the table that lost events in this lap, and moves
+ * its last position to where the reader is now. */
+static uint32_t mark_topics(rc_edge_t *e)
+{
+    uint32_t n = 0;
+    for (size_t b = 0; b < e->topics.nbuckets; b++)
+        for (rc_topic_t *t = e->topics.buckets[b]; t; t = t->next) {
+            rc_topic_state_t st;
+            rc_topic_state(&e->log, t->name, t->len, e->reader.pos, &st);
+            t->lapped = st.epoch != t->last_epoch || st.offset != t->last_offset;
+            t->last_epoch = st.epoch;
+            t->last_offset = st.offset;
+            n += t->lapped;
+        }
+    return n;
+}
+
+static int lost_events(const rc_conn_t *c)
+{
+    for (uint16_t i = 0; i < c->nsubs; i++)
+        if (c->subs[i].topic->lapped)
+            return 1;
+    return 0;
+}
+
 void rc_lost_start(rc_edge_t *e)
 {
     rc_lost_t *l = &e->lost;
@@ -41,10 +69,10 @@ void rc_lost_start(rc_edge_t *e)
         l->n = l->next = 0;
         l->start_ms = now;
     }
-    uint32_t added = 0;
+    uint32_t added = 0, topics = mark_topics(e);
     for (uint32_t fd = 0; fd < e->by_fd_cap; fd++) {
         rc_conn_t *c = e->by_fd[fd];
-        if (!c || c->state != RC_CONN_OPEN || !c->nsubs || (c->flags & RC_CF_LOST))
+        if (!c || c->state != RC_CONN_OPEN || !c->nsubs || (c->flags & RC_CF_LOST) || !lost_events(c))
             continue;
         c->flags |= RC_CF_LOST;
         /* A lapped frame already queued may be half on the wire; what was
@@ -63,9 +91,9 @@ void rc_lost_start(rc_edge_t *e)
         added++;
     }
     qsort(l->items + l->next, l->n - l->next, sizeof(*l->items), by_time);
-    rc_textlog("warn", "msg=\"reader lapped: closing every subscribed connection with 4009\" connections=%u "
-                       "window_ms=%llu lost_total=%llu",
-               added, (unsigned long long)e->lapped_close_ms, (unsigned long long)e->reader.lost);
+    rc_textlog("warn", "msg=\"reader lapped: closing the connections of topics that lost events with 4009\" "
+                       "topics=%u connections=%u window_ms=%llu lost_total=%llu",
+               topics, added, (unsigned long long)e->lapped_close_ms, (unsigned long long)e->reader.lost);
     if (l->next < l->n) {
         uint64_t elapsed = now - l->start_ms, first = l->items[l->next].at_ms;
         rc_edge_timer_soon(e, first > elapsed ? first - elapsed : 0);

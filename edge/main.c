@@ -2,6 +2,7 @@
  * One thread, one event loop on io_uring or epoll (edge/edge.h says who
  * owns what, edge/io.h what the backends do). */
 #include "edge/edge.h"
+#include "edge/replay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -85,7 +86,8 @@ static int load_limits(rc_edge_t *e)
         rc_cfg_u64(c, "max_channels", &e->max_channels) || rc_cfg_u64(c, "out_queue_max", &e->out_queue_max) ||
         rc_cfg_u64(c, "idle_timeout_ms", &e->idle_timeout_ms) ||
         rc_cfg_u64(c, "handshake_timeout_ms", &e->handshake_timeout_ms) || rc_cfg_u64(c, "recv_buffers", &nbufs) ||
-        rc_cfg_u64(c, "drain_ms", &e->drain_ms) ||
+        rc_cfg_u64(c, "drain_ms", &e->drain_ms) || rc_cfg_u64(c, "max_replay", &e->max_replay) ||
+        rc_cfg_u64(c, "history_max_bytes", &e->history_max_bytes) ||
         rc_cfg_u64(c, "recv_buffer_size", &bsize))
         return -EINVAL;
     if (nbufs < 8 || nbufs > 32768 || (nbufs & (nbufs - 1)) || bsize < 256 || bsize > (1u << 20)) {
@@ -101,6 +103,21 @@ static int load_limits(rc_edge_t *e)
     if (e->max_channels > RC_MAX_CHANNELS_CAP) {
         fprintf(stderr, "max_channels must be at most %u (got %llu)\n", RC_MAX_CHANNELS_CAP,
                 (unsigned long long)e->max_channels);
+        return -EINVAL;
+    }
+    /* A history reply is one message on the connection's out-queue: it must
+     * never be what trips the slow-consumer limit. */
+    if (e->history_max_bytes < 1024) {
+        fprintf(stderr, "history_max_bytes must be at least 1K\n");
+        return -EINVAL;
+    }
+    if (e->history_max_bytes > e->out_queue_max / 4) {
+        e->history_max_bytes = e->out_queue_max / 4 < 1024 ? 1024 : e->out_queue_max / 4;
+        rc_textlog("info", "msg=\"history_max_bytes lowered to a quarter of out_queue_max\" history_max_bytes=%llu",
+                   (unsigned long long)e->history_max_bytes);
+    }
+    if (e->max_replay > (1u << 24)) {
+        fprintf(stderr, "max_replay must be at most 16M\n");
         return -EINVAL;
     }
     e->nbufs = (uint32_t)nbufs;
@@ -221,7 +238,8 @@ static void run(rc_edge_t *e)
         e->turn_msgs = 0;
         if (e->log_ready)
             rc_fanout_drain(e);
-        int more = rc_out_flush_some(e, RC_FLUSH_BUDGET);
+        int more = rc_replay_turn(e);
+        more |= rc_out_flush_some(e, RC_FLUSH_BUDGET);
         rc_mem_enforce(e);
         rc_conn_free_pending(e);
         if (e->draining && e->nconns == 0)
@@ -324,6 +342,7 @@ int main(int argc, char **argv)
 {
     rc_textlog_set_component("edge");
     int status = edge_main(&edge, argc, argv);
+    rc_replay_free_all(&edge); /* before the topics its replays name */
     rc_topics_free(&edge.topics);
     rc_drain_free(&edge);
     rc_lost_free(&edge);

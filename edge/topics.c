@@ -76,7 +76,7 @@ rc_topic_t *rc_topics_subscribe(rc_topics_t *t, const char *name, size_t len, st
         p->cap = p->cap ? p->cap * 2 : 4;
         p->subs = rc_xrealloc(p->subs, p->cap * sizeof(*p->subs));
     }
-    p->subs[p->nsubs] = (rc_topic_sub_t){conn, sub_idx};
+    p->subs[p->nsubs] = (rc_topic_sub_t){conn, sub_idx, 0};
     *pos = p->nsubs++;
     return p;
 }

@@ -16,6 +16,7 @@ struct rc_conn;
 typedef struct rc_topic_sub {
     struct rc_conn *conn;
     uint32_t sub_idx;      /* index of this subscription in conn->subs */
+    uint32_t replay;       /* 1 + its replay's id while it replays (edge/replay.h), else 0 */
 } rc_topic_sub_t;
 
 typedef struct rc_topic {
@@ -24,6 +25,11 @@ typedef struct rc_topic {
     uint16_t len;
     uint32_t nsubs, cap;
     rc_topic_sub_t *subs;
+    /* The position of the topic's last record the edge's reader passed: a
+     * lapped reader compares it with the log's to tell whether the topic
+     * lost events (edge/lost.c). */
+    uint64_t last_epoch, last_offset;
+    uint8_t lapped;        /* lost events in the reader's last lap */
     char name[];           /* len bytes + NUL */
 } rc_topic_t;
 

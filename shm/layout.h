@@ -77,7 +77,9 @@
  *              index entries hold the topic's epoch and last offset and are
  *              never full for good (dead entries are reused, else the
  *              oldest live one is evicted: index_reuses, index_evictions,
- *              replacing index_full); topic_runs names new runs' epochs
+ *              replacing index_full); topic_runs names new runs' epochs;
+ *              slots count resumes (resumes, resumes_unrecovered) and
+ *              history pages (history_pages)
  *
  * Clocks (common/clock.h): created_ns, a slot's started_ns, a record's
  * ts_ns and last_commit_ns are wall-clock; alive_mono_ns is monotonic.
@@ -234,7 +236,10 @@ typedef struct rc_shm_slot {
     _Atomic uint64_t kicks_rate;   /* closed with 1008 past client_msg_rate */
     _Atomic uint64_t proxy_refused;/* a trusted proxy's connection without a valid PROXY header */
     _Atomic uint64_t memory;       /* gauge: bytes connections hold in the edge's buffers */
-    uint8_t pad[RC_SHM_SLOT_SIZE - 8 - 27 * 8];
+    _Atomic uint64_t resumes;      /* joins with since */
+    _Atomic uint64_t resumes_unrecovered; /* of those, answered recovered: false */
+    _Atomic uint64_t history_pages;/* history pages answered */
+    uint8_t pad[RC_SHM_SLOT_SIZE - 8 - 30 * 8];
 } rc_shm_slot_t;
 
 _Static_assert(sizeof(rc_shm_slot_t) == RC_SHM_SLOT_SIZE, "slot size");

@@ -1,8 +1,9 @@
 // Loss is never silent: an edge whose log reader is lapped (it stopped
 // reading while the writer went round the ring) closes every connection
-// that was subscribed to anything with 4009, at random times spread over
-// lapped_close_ms, and counts the lap and the records lost. Connections that
-// had joined nothing lost nothing and stay open.
+// subscribed to a topic that lost events with 4009, at random times spread
+// over lapped_close_ms, and counts the lap and the records lost.
+// Connections whose topics lost nothing (positions say so), or that joined
+// nothing, stay open.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -11,7 +12,7 @@ const WebSocket = require('ws');
 const { startCluster, publish, health, metric, waitFor, sleep } = require('./lib/cluster');
 const { RawClient } = require('./lib/rawws');
 
-test('a lapped edge closes every subscriber with 4009 over a jittered window; the rest stay', async (t) => {
+test('a lapped edge closes the subscribers of topics that lost events with 4009 over a jittered window; the rest stay', async (t) => {
   const cluster = await startCluster({ edges: 1, extra: ['--log_size', '64K', '--lapped_close_ms', '2000'] });
   const sockets = [];
   const idle = [];
@@ -34,6 +35,21 @@ test('a lapped edge closes every subscriber with 4009 over a jittered window; th
     await new Promise((resolve, reject) => ch.join().receive('ok', resolve).receive('error', reject));
     subs.push(s);
   }
+  // Subscribers of a topic that gets no event while the edge is stopped.
+  const quiet = [];
+  for (let i = 0; i < 5; i++) {
+    const socket = new Socket(cluster.socketUrl, { transport: WebSocket, reconnectAfterMs: () => 600000 });
+    const s = { closes: [], got: 0 };
+    socket.onClose((e) => s.closes.push({ code: e.code, at: Date.now() }));
+    socket.connect();
+    sockets.push(socket);
+    const ch = socket.channel('quiet:1', {});
+    ch.on('evt', () => { s.got++; });
+    await new Promise((resolve, reject) => ch.join().receive('ok', resolve).receive('error', reject));
+    quiet.push(s);
+  }
+  await publish(cluster, { topic: 'quiet:1', event: 'evt', data: { n: 0 } });
+  await waitFor(() => quiet.every((s) => s.got === 1), 3000, 'the quiet topic\'s event');
   for (let i = 0; i < 5; i++) {
     const c = await new RawClient(cluster.edgePort).connect();
     await c.until((x) => x.http !== null, 3000, '101');
@@ -64,6 +80,9 @@ test('a lapped edge closes every subscriber with 4009 over a jittered window; th
   // None received a frame after the lap that could have hidden the gap.
   assert.ok(subs.every((s) => s.got < 100), 'subscribers were not fed past the gap');
   for (const c of idle) assert.equal(c.closeFrame(), undefined, 'a connection that joined nothing stays open');
+  for (const s of quiet) assert.deepEqual(s.closes, [], 'a topic that lost nothing keeps its subscribers');
+  await publish(cluster, { topic: 'quiet:1', event: 'evt', data: { n: 1 } });
+  await waitFor(() => quiet.every((s) => s.got === 2), 3000, 'the quiet topic goes on');
   assert.ok(await metric(cluster, 'ringcast_edge_lapped_total') >= 1);
   assert.equal(await metric(cluster, 'ringcast_edge_kicks_lapped_total'), 30);
   // The edge still serves: a new subscriber gets new events.

@@ -50,23 +50,35 @@ const seqOf = (ref) => Number(String(ref).slice(1));
 
 // n clients, client i joins `${prefix}${i % topics}`. Each records what it
 // received (offsets in its topic, in order), its closes (code, time) and
-// its rejoins.
-async function connectClients(cluster, n, { topics = 4, prefix = 'res:', batch = 50 } = {}) {
+// its rejoins. With resume, each passes `since` its last position through
+// a params function, as the README shows, so its automatic rejoins resume;
+// c.recovered holds every join reply's `recovered`.
+async function connectClients(cluster, n, { topics = 4, prefix = 'res:', batch = 50, resume = false } = {}) {
   const clients = [];
   for (let i = 0; i < n; i += batch) {
     const part = [];
     for (let j = i; j < Math.min(n, i + batch); j++) {
       const socket = new Socket(cluster.socketUrl, { transport: WebSocket });
-      const c = { i: j, topic: `${prefix}${j % topics}`, socket, seqs: [], closes: [], joins: [], joined: false };
+      const c = {
+        i: j, topic: `${prefix}${j % topics}`, socket, seqs: [], closes: [], joins: [], joined: false,
+        last: null, recovered: [],
+      };
       socket.onClose((e) => { c.closes.push({ code: e.code, t: Date.now() }); c.joined = false; });
       socket.connect();
-      c.channel = socket.channel(c.topic, {});
-      c.channel.on('evt', (_payload, ref) => c.seqs.push(seqOf(ref)));
+      c.channel = socket.channel(c.topic, resume ? () => (c.last ? { since: { ...c.last } } : {}) : {});
+      c.channel.on('evt', (_payload, ref) => {
+        c.seqs.push(seqOf(ref));
+        if (c.last) c.last.offset = seqOf(ref);
+      });
       // The join push keeps its hooks when the client rejoins after a
       // reconnect, so 'ok' records every (re)join.
       const joined = new Promise((resolve, reject) => {
         c.channel.join()
-          .receive('ok', () => { c.joined = true; c.joins.push(Date.now()); resolve(); })
+          .receive('ok', (resp) => {
+            c.recovered.push(resp.recovered);
+            if (!c.last || resp.recovered === false) c.last = { epoch: resp.epoch, offset: resp.offset };
+            c.joined = true; c.joins.push(Date.now()); resolve();
+          })
           .receive('error', (e) => reject(new Error(`join refused: ${JSON.stringify(e)}`)))
           .receive('timeout', () => reject(new Error('join timed out')));
       });
