@@ -39,7 +39,7 @@ const rc_opt_t rc_opts[] = {
     {"client_msg_rate", "100", RC_OPT_EDGE, "messages per second one connection may send (data frames and pings; a token bucket whose burst is `max_channels` + 16, so a rejoin of every channel passes); past it the connection is closed with 1008; 0: no limit"},
     {"max_replay", "1000", RC_OPT_EDGE, "most events a join with `since` replays; further behind, the join answers `recovered: false` and replays nothing"},
     {"history_max_bytes", "256K", RC_OPT_BOTH, "bytes of events one history page holds at most (a `history` push, `GET /api/history`): fewer events and `more: true` past it, never fewer than one; an edge lowers it to a quarter of `out_queue_max`"},
-    {"lapped_close_ms", "5000", RC_OPT_EDGE, "when the edge's log reader is lapped (events lost), every subscribed connection is closed with 4009 at random times spread over this long, so the reconnects do not arrive at once"},
+    {"lapped_close_ms", "5000", RC_OPT_EDGE, "when the edge's log reader is lapped (events lost), every connection joined to a topic that lost events is closed with 4009 at random times spread over this long, so the reconnects do not arrive at once"},
     {"idle_timeout_ms", "60000", RC_OPT_EDGE, "close a connection that sent nothing for this long (Phoenix: 60000)"},
     {"handshake_timeout_ms", "10000", RC_OPT_EDGE, "close a connection that has not completed its handshake this long after accept"},
     {"recv_buffers", "1024", RC_OPT_EDGE, "provided receive buffers per edge (shared by all connections)"},

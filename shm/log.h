@@ -88,7 +88,7 @@ rc_topic_pos_t rc_log_next_position(rc_log_t *log, const char *topic, uint16_t t
 uint8_t *rc_log_reserve(rc_log_t *log, const char *topic, uint16_t topic_len, uint32_t frame_len, uint64_t ts_ns);
 
 /* The same with the position given by the caller instead of the index (a
- * cluster engine assigns positions: design.md section 9). Offsets of a
+ * cluster engine assigns positions in a cluster of brokers). Offsets of a
  * topic must grow; a gap or another epoch starts a new chain. at NULL: as
  * rc_log_reserve. */
 uint8_t *rc_log_reserve_at(rc_log_t *log, const char *topic, uint16_t topic_len, uint32_t frame_len, uint64_t ts_ns,

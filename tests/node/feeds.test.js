@@ -25,11 +25,13 @@ async function post(cluster, path, body) {
 function resumingClient(cluster, topic, event = 'e') {
   const socket = new Socket(cluster.socketUrl, { transport: WebSocket, reconnectAfterMs: () => 100 });
   const c = { socket, got: [], replies: [], last: null };
-  c.channel = socket.channel(topic, () => (c.last ? { since: { ...c.last } } : {}));
-  c.channel.on(event, (payload, ref) => {
-    c.got.push({ offset: seqOf(ref), payload });
-    if (c.last) c.last.offset = seqOf(ref);
-  });
+  c.channel = socket.channel(topic, () => (c.last ? { since: c.last } : {}));
+  // the README's hook: every message passes here before its callbacks
+  c.channel.onMessage = (ev, payload, ref) => {
+    if (c.last && typeof ref === 'string' && ref[0] === '@') c.last.offset = Number(ref.slice(1));
+    return payload;
+  };
+  c.channel.on(event, (payload, ref) => c.got.push({ offset: seqOf(ref), payload }));
   c.joined = () => new Promise((resolve, reject) => {
     const n = c.replies.length;
     waitFor(() => c.replies.length > n, 10000, 'join reply').then(() => resolve(c.replies[c.replies.length - 1]), reject);
