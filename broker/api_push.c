@@ -227,14 +227,6 @@ static size_t position_members(char *buf, rc_topic_pos_t p)
     return n + rc_u64_dec(buf + n, p.offset);
 }
 
-static void add_position(struct evbuffer *out, rc_topic_pos_t p)
-{
-    char buf[64];
-    buf[0] = '{';
-    size_t n = 1 + position_members(buf + 1, p);
-    buf[n++] = '}';
-    evbuffer_add(out, buf, n);
-}
 
 /* Writes every record of b->batch (quiet commits: one wake-up for every
  * request of this loop turn, rc_api_wake_soon) and, unless the reply is
@@ -261,10 +253,6 @@ static void write_all(rc_broker_t *b, struct evbuffer *out, int batch, int with_
         rc_slice_t d = rc_push_data(pb, e);
         int list = batch && e->topic_list;
         const char *open = i ? (list ? ",[" : ",") : (list ? "[" : "");
-        if (with_seqs)
-            evbuffer_add(out, open, strlen(open));
-        if (pos)
-            evbuffer_add(pos, open, strlen(open));
         for (unsigned t = 0; t < e->ntopics; t++) {
             int64_t seq = rc_broker_publish(&b->log, pb->topics[e->topic0 + t], e->event, d, flags, stamp);
             /* parse_all said it fits: a failure here is our bug */
@@ -272,16 +260,21 @@ static void write_all(rc_broker_t *b, struct evbuffer *out, int batch, int with_
                 abort();
             b->m.published++;
             last = rc_log_reserved_position(&b->log);
+            /* one evbuffer_add per event and list: they cost more than the record */
+            const char *sep = t ? "," : open;
+            size_t sl = strlen(sep);
             if (with_seqs) {
-                char num[24];
-                num[0] = ',';
-                size_t n = rc_u64_dec(num + 1, (uint64_t)seq);
-                evbuffer_add(out, t ? num : num + 1, t ? n + 1 : n);
+                char num[32];
+                memcpy(num, sep, sl);
+                evbuffer_add(out, num, sl + rc_u64_dec(num + sl, (uint64_t)seq));
             }
             if (pos) {
-                if (t)
-                    evbuffer_add(pos, ",", 1);
-                add_position(pos, last);
+                char buf[80];
+                memcpy(buf, sep, sl);
+                buf[sl] = '{';
+                size_t n = sl + 1 + position_members(buf + sl + 1, last);
+                buf[n++] = '}';
+                evbuffer_add(pos, buf, n);
             }
         }
         if (list && with_seqs)

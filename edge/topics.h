@@ -18,6 +18,8 @@ typedef struct rc_topic_sub {
     uint32_t sub_idx;      /* index of this subscription in conn->subs */
     uint32_t replay;       /* 1 + its replay's id while it replays (edge/replay.h), else 0 */
 } rc_topic_sub_t;
+/* The replay id lives in what was padding: a subscription costs what it did. */
+_Static_assert(sizeof(rc_topic_sub_t) == 16, "a subscriber entry is 16 bytes");
 
 typedef struct rc_topic {
     struct rc_topic *next; /* hash chain */

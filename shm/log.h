@@ -36,6 +36,9 @@ typedef struct rc_log {
     int res_kind;                /* RC_INDEX_*: how the entry was found */
     uint64_t res_epoch, res_offset; /* the reserved record's position */
     uint64_t prep_key;           /* rc_log_next_position's topic (0: none), valid until reserve */
+    uint64_t prep_th;            /* its SipHash */
+    const char *prep_topic;      /* its name as the caller passed it, to know it again without hashing */
+    uint16_t prep_topic_len;
     rc_topic_entry_t *prep_entry;
     int prep_kind;
     uint64_t prep_epoch, prep_offset, prep_prev, prep_jump, prep_jump_offset;

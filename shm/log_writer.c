@@ -102,7 +102,11 @@ static void prepare(rc_log_t *log, uint64_t th, const rc_topic_pos_t *at)
 
 rc_topic_pos_t rc_log_next_position(rc_log_t *log, const char *topic, uint16_t topic_len)
 {
-    prepare(log, rc_topic_hash64(log->hdr->topic_key, topic, topic_len), NULL);
+    uint64_t th = rc_topic_hash64(log->hdr->topic_key, topic, topic_len);
+    prepare(log, th, NULL);
+    log->prep_th = th;
+    log->prep_topic = topic;
+    log->prep_topic_len = topic_len;
     rc_topic_pos_t p = {log->prep_epoch, log->prep_offset};
     return p;
 }
@@ -119,11 +123,16 @@ uint8_t *rc_log_reserve_at(rc_log_t *log, const char *topic, uint16_t topic_len,
         log->prep_key = 0;
         return NULL;
     }
-    uint64_t th = rc_topic_hash64(log->hdr->topic_key, topic, topic_len);
-    /* rc_log_next_position just prepared this topic: nothing was written
-     * since, so its answer stands */
-    if (at || log->prep_key != rc_topic_index_key_of(th))
+    /* rc_log_next_position just prepared this topic (the same name): nothing
+     * was written since, so its answer stands, hash included */
+    uint64_t th;
+    if (!at && log->prep_key && log->prep_topic_len == topic_len &&
+        (log->prep_topic == topic || memcmp(log->prep_topic, topic, topic_len) == 0)) {
+        th = log->prep_th;
+    } else {
+        th = rc_topic_hash64(log->hdr->topic_key, topic, topic_len);
         prepare(log, th, at);
+    }
     log->prep_key = 0;
     rc_shm_header_t *h = log->hdr;
     uint64_t pos = atomic_load_explicit(&h->tail, memory_order_relaxed);

@@ -289,9 +289,12 @@ static void send_join(rc_lg_ctx_t *ctx, rc_lg_conn_t *c, uint64_t now)
 {
     char m[512];
     c->join_ref = ++c->next_ref;
-    int n = snprintf(m, sizeof(m), "[\"%u\",\"%u\",\"%s%u\",\"phx_join\",{}]", c->join_ref, c->join_ref,
-                     ctx->o->topic_prefix, topic_of(ctx, c));
+    const char *params = ctx->join_payload ? ctx->join_payload[topic_of(ctx, c)] : "{}";
+    int n = snprintf(m, sizeof(m), "[\"%u\",\"%u\",\"%s%u\",\"phx_join\",%s]", c->join_ref, c->join_ref,
+                     ctx->o->topic_prefix, topic_of(ctx, c), params);
     c->state = RC_LG_JOINING;
+    c->t_join = now;
+    c->caught_up = 0;
     c->t_deadline = now + JOIN_TIMEOUT_NS;
     send_frame(ctx, c, 0x1, m, (size_t)n < sizeof(m) ? (size_t)n : sizeof(m) - 1);
 }
@@ -349,6 +352,11 @@ static void scan_event(rc_lg_ctx_t *ctx, rc_lg_conn_t *c, const uint8_t *p, size
     st->duplicated += d.duplicated;
     st->out_of_order += d.out_of_order;
     st->late_beyond_window += d.too_old;
+    if (!c->caught_up && ctx->o->expect_events && c->seq.started && c->seq.last >= ctx->o->expect_events) {
+        c->caught_up = 1;
+        st->caught_up_n++;
+        rc_hist_record(&st->caught_up, rc_lg_now_mono() - c->t_join);
+    }
 }
 
 static void phx_message(rc_lg_ctx_t *ctx, rc_lg_conn_t *c, const uint8_t *p, size_t n, uint64_t now_real)

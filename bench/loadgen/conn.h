@@ -46,6 +46,7 @@ typedef struct rc_lg_opts {
     const char *expect_from;   /* publisher JSON giving per-topic counts, read at the end */
     int reconnect;             /* reconnect on the Phoenix backoff after a close */
     uint32_t max_frame;        /* largest message accepted (1009 otherwise) */
+    const char *join_params;   /* file: line t is the join payload of topic t (a resume's since) */
 } rc_lg_opts_t;
 
 #define RC_LG_CLOSE_SLOTS 16
@@ -77,6 +78,8 @@ typedef struct rc_lg_stats {
     rc_hist_t latency;         /* ns, publish ts -> receive */
     rc_hist_t ready;           /* ns, connect start -> joined (raw: -> 101) */
     rc_hist_t rejoin;          /* ns, connection lost -> ready again */
+    rc_hist_t caught_up;       /* ns, join sent -> the --expect-events'th event (a resume's replay) */
+    uint64_t caught_up_n;      /* connections that got there */
     char first_error[160];
 } rc_lg_stats_t;
 
@@ -92,6 +95,7 @@ typedef struct rc_lg_ctx {
     uint64_t t0;               /* monotonic ns at start */
     int ending;                /* the run is over: no more reconnects */
     uint64_t *expect_topic;    /* per-topic counts from --expect-from, or NULL */
+    char **join_payload;       /* per topic, from --join-params, or NULL ({}) */
 } rc_lg_ctx_t;
 
 enum rc_lg_state {
@@ -121,6 +125,8 @@ typedef struct rc_lg_conn {
     uint64_t t_lost;           /* when the last session was lost, 0 if none */
     uint64_t t_hb;             /* next heartbeat due, 0 = none */
     uint64_t t_deadline;       /* connect/handshake/join timeout or retry time, 0 = none */
+    uint64_t t_join;           /* the last join was sent (monotonic ns) */
+    uint8_t caught_up;         /* reached --expect-events since that join */
     rc_lg_seq_t seq;           /* kept across reconnects: events lost meanwhile are missing */
     int64_t missing;
     uint32_t dup, ooo;

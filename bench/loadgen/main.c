@@ -42,6 +42,8 @@ static const char usage[] =
     "  --expect-events E (per topic) | --expect-from PUBLISHER.json: every connection must\n"
     "      receive n = 1..E of its topic (start the publisher after all have joined)\n"
     "  --reconnect (reconnect on the Phoenix client's backoff) --max-frame BYTES (1048576)\n"
+    "  --join-params FILE: line t is the join payload of topic t (a resume: {\"since\": ...});\n"
+    "    with --expect-events E, caught_up_ms is join sent -> event E (stderr: all-caught-up)\n"
     "publisher options:\n"
     "  --url http://127.0.0.1:4001/api/push --format ringcast|nchan --nchan-url http://H:P/pub/%s\n"
     "  --topics T --topic-prefix bench: --event b --rate EVENTS_PER_S (100) --duration S\n"
@@ -55,7 +57,7 @@ static const char usage[] =
 
 enum {
     OPT_MODE = 256, OPT_HOST, OPT_PORT, OPT_PATH, OPT_CONNS, OPT_RATE, OPT_TOPICS, OPT_PREFIX, OPT_HB,
-    OPT_DURATION, OPT_SRC_IPS, OPT_FIRST, OPT_EXPECT, OPT_EXPECT_FROM, OPT_RECONNECT, OPT_MAX_FRAME,
+    OPT_DURATION, OPT_SRC_IPS, OPT_FIRST, OPT_EXPECT, OPT_EXPECT_FROM, OPT_RECONNECT, OPT_MAX_FRAME, OPT_JOIN_PARAMS,
     OPT_JSON, OPT_URL, OPT_FORMAT, OPT_NCHAN_URL, OPT_PUB_CONNS, OPT_PAD, OPT_EVENT, OPT_HELP,
     OPT_TRICKLE, OPT_JOINS, OPT_PAUSE, OPT_SRC_BASE,
 };
@@ -77,6 +79,7 @@ static const struct option long_opts[] = {
     {"expect-from", required_argument, NULL, OPT_EXPECT_FROM},
     {"reconnect", no_argument, NULL, OPT_RECONNECT},
     {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
+    {"join-params", required_argument, NULL, OPT_JOIN_PARAMS},
     {"json", required_argument, NULL, OPT_JSON},
     {"url", required_argument, NULL, OPT_URL},
     {"format", required_argument, NULL, OPT_FORMAT},
@@ -180,11 +183,37 @@ static int load_expect(const rc_lg_opts_t *o, uint64_t **out)
     return rc;
 }
 
+/* --join-params: one JSON payload per line, line t for topic t; a topic
+ * without a line joins with {}. */
+static int load_join_params(const rc_lg_opts_t *o, char ***out)
+{
+    FILE *f = fopen(o->join_params, "r");
+    if (!f) {
+        fprintf(stderr, "loadgen: --join-params %s: %s\n", o->join_params, strerror(errno));
+        return -errno;
+    }
+    char **p = rc_xcalloc(o->topics, sizeof(*p));
+    char line[400];
+    for (uint32_t t = 0; t < o->topics; t++) {
+        if (!fgets(line, sizeof(line), f)) {
+            p[t] = rc_xstrndup("{}", 2);
+            continue;
+        }
+        line[strcspn(line, "\n")] = 0;
+        p[t] = rc_xstrndup(line, strlen(line));
+    }
+    fclose(f);
+    *out = p;
+    return 0;
+}
+
 static int run_clients(const rc_lg_opts_t *o, rc_lg_stats_t *st, int sigfd, double *elapsed)
 {
     rc_lg_ctx_t ctx = {.o = o, .st = st};
     uint32_t n = o->connections;
     int rc = 0;
+    if (o->join_params && (rc = load_join_params(o, &ctx.join_payload)) < 0)
+        return rc;
     ctx.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (ctx.epfd < 0)
         return -errno;
@@ -206,7 +235,7 @@ static int run_clients(const rc_lg_opts_t *o, rc_lg_stats_t *st, int sigfd, doub
     uint64_t t0 = rc_lg_now_mono(), t_end = t0 + (uint64_t)(o->duration_s * 1e9);
     uint64_t tick_at = t0, progress_at = t0 + NS_PER_S, t0_real = rc_lg_now_real();
     uint32_t next = 0;
-    int stop = 0, all_ready = 0;
+    int stop = 0, all_ready = 0, all_caught = 0;
     ctx.t0 = t0;
     while (!stop) {
         uint64_t now = rc_lg_now_mono();
@@ -258,6 +287,13 @@ static int run_clients(const rc_lg_opts_t *o, rc_lg_stats_t *st, int sigfd, doub
             fprintf(stderr, "loadgen all-ready connections=%u after_s=%.3f start_wall_s=%.6f ready_wall_s=%.6f\n", n,
                     (double)(rc_lg_now_mono() - t0) / 1e9, (double)t0_real / 1e9, (double)rc_lg_now_real() / 1e9);
         }
+        /* Every connection has its --expect-events'th event (a resume's
+         * replay done): the same kind of line, for replay benches. */
+        if (!all_caught && o->expect_events && st->caught_up_n >= n) {
+            all_caught = 1;
+            fprintf(stderr, "loadgen all-caught-up connections=%u after_s=%.3f events=%llu\n", n,
+                    (double)(rc_lg_now_mono() - t0) / 1e9, (unsigned long long)st->events);
+        }
     }
     *elapsed = (double)(rc_lg_now_mono() - t0) / 1e9;
     ctx.ending = 1;
@@ -269,6 +305,10 @@ static int run_clients(const rc_lg_opts_t *o, rc_lg_stats_t *st, int sigfd, doub
         rc_lg_conn_finish(&ctx, &conns[i]);
     free(conns);
     free(ctx.expect_topic);
+    if (ctx.join_payload)
+        for (uint32_t t = 0; t < o->topics; t++)
+            free(ctx.join_payload[t]);
+    free(ctx.join_payload);
     free(ctx.rbuf);
     close(ctx.epfd);
     return rc;
@@ -349,6 +389,7 @@ int main(int argc, char **argv)
                 return die_usage("bad --max-frame '%s'", optarg);
             o.max_frame = (uint32_t)v;
             break;
+        case OPT_JOIN_PARAMS: o.join_params = optarg; break;
         case OPT_JSON: json = optarg; break;
         case OPT_URL: po.url = optarg; break;
         case OPT_FORMAT:

@@ -141,6 +141,8 @@ int rc_lg_report_clients(const char *path, const rc_lg_opts_t *o, const rc_lg_st
     json_object_set_new(root, "closes_by_code", closes);
     json_object_set_new(root, "closes_by_us", jint(st->closes_by_us));
     json_object_set_new(root, "rejoin_ms", percentiles(&st->rejoin, 1e6));
+    json_object_set_new(root, "caught_up", json_integer((json_int_t)st->caught_up_n));
+    json_object_set_new(root, "caught_up_ms", percentiles(&st->caught_up, 1e6));
     json_object_set_new(root, "timeline_per_s", json_pack("{s:o,s:o}", "ready", series(st->timeline_up, st->timeline_len),
                                                           "lost", series(st->timeline_down, st->timeline_len)));
     json_object_set_new(root, "first_error", json_string(st->first_error));
