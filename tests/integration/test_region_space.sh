@@ -18,7 +18,7 @@ rc=$?
 set -e
 cat "$out"
 [ $rc -eq 1 ] || { echo "broker exited $rc, want 1 (refused)"; exit 1; }
-grep -q "needs 70 MiB but /dev/shm has 8 MiB free" "$out" || { echo "no message naming the sizes"; exit 1; }
+grep -q "needs 71 MiB but /dev/shm has 8 MiB free" "$out" || { echo "no message naming the sizes"; exit 1; }
 grep -q -- "--log_size" "$out" && grep -q -- "--shm-size" "$out" || { echo "no message naming the fix"; exit 1; }
 if grep -q "SIGBUS\|Bus error" "$out"; then echo "died of SIGBUS"; exit 1; fi
 # A log that fits starts (and is stopped by the timeout).

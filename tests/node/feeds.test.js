@@ -335,3 +335,32 @@ test('a topic whose index entry was evicted starts a new epoch; an old since get
   const next = await publish(cluster, { topic: 'ev:x', event: 'e', data: { n: 4 } });
   assert.deepEqual([next.json.epoch, next.json.offset], [again.epoch, 1], 'a new run: offset 1 in the epoch the join named');
 });
+
+test('GET /api/history wants an API key when keys are set, and refuses bad requests clearly', async (t) => {
+  const cluster = await startCluster({ edges: 1, extra: ['--api_keys', 'hist-key-1'] });
+  t.after(() => cluster.stopAndCheck());
+  const get = (q, key) => fetch(`${cluster.brokerUrl}/api/history?${q}`,
+    { headers: key ? { authorization: `Bearer ${key}` } : {} });
+  const pushed = await fetch(`${cluster.brokerUrl}/api/push`, {
+    method: 'POST', headers: { authorization: 'Bearer hist-key-1' },
+    body: JSON.stringify({ topic: 'k:t', event: 'e', data: { n: 1 } }),
+  });
+  assert.equal(pushed.status, 200);
+  assert.equal((await get('topic=k:t')).status, 401);
+  assert.equal((await get('topic=k:t', 'wrong')).status, 403);
+  const ok = await get('topic=k:t', 'hist-key-1');
+  assert.equal(ok.status, 200);
+  const page = await ok.json();
+  assert.deepEqual([page.offset, page.oldest, page.more, page.events], [1, 1, false, [{ offset: 1, event: 'e', data: { n: 1 } }]]);
+  for (const q of ['', 'topic=k:t&limit=0', 'topic=k:t&limit=101', 'topic=k:t&before=1&after=1', 'topic=k:t&before=x']) {
+    const r = await get(q, 'hist-key-1');
+    assert.equal(r.status, 400, q);
+    assert.match((await r.json()).error, /topic|before|limit/, q);
+  }
+  const post = await fetch(`${cluster.brokerUrl}/api/history?topic=k:t`, { method: 'POST', headers: { authorization: 'Bearer hist-key-1' } });
+  assert.equal(post.status, 405);
+  // A topic never published: an empty page, its position named.
+  const none = await (await get('topic=k:none', 'hist-key-1')).json();
+  assert.deepEqual([none.offset, none.oldest, none.events, none.more], [0, 1, [], false]);
+  assert.match(none.epoch, /^[0-9a-f]{16}$/);
+});

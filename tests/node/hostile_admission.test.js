@@ -136,7 +136,10 @@ test('max_channels: above 32768 the edge refuses to start; at 32768 every join f
   assert.equal(r.status, 2);
   assert.match(r.stderr, /max_channels must be at most 32768 \(got 40000\)/);
 
-  const cluster = await startCluster({ edges: 1, extra: ['--max_channels', '32768', '--client_msg_rate', '0'] });
+  // 32,768 join replies, each naming its topic's position (about 110 bytes
+  // and the queue's bookkeeping), wait for the client in one burst: about
+  // 5.5 MB, more than the default out_queue_max.
+  const cluster = await startCluster({ edges: 1, extra: ['--max_channels', '32768', '--client_msg_rate', '0', '--out_queue_max', '16M'] });
   const c = await new RawClient(cluster.edgePort).connect();
   t.after(() => { c.destroy(); cluster.stopAndCheck(); });
   await c.until((x) => x.http !== null, 3000, '101');

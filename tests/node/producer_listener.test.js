@@ -209,7 +209,7 @@ test('the API key and the length of a push are checked before its body is read',
   await waitFor(() => got.includes('\r\n\r\n'), 3000, `100 Continue: ${got}`);
   assert.equal(got, 'HTTP/1.1 100 Continue\r\n\r\n');
   s.write(PUSH);
-  await waitFor(() => /HTTP\/1\.1 200[^]*\{"seq":1\}/.test(got), 3000, `the 200: ${got}`);
+  await waitFor(() => /HTTP\/1\.1 200[^]*\{"seq":1,"epoch":"[0-9a-f]{16}","offset":1\}/.test(got), 3000, `the 200: ${got}`);
   assert.equal((await health(cluster)).seq, 1);
   assert.equal(await metric(cluster, 'ringcast_publish_rejected_total{reason="forbidden"}'), 2);
   assert.equal(await metric(cluster, 'ringcast_publish_rejected_total{reason="unauthorized"}'), 1);
@@ -234,15 +234,15 @@ test('keep-alive, pipelined and chunked requests are framed one at a time', asyn
   s.on('data', (d) => { got += d.toString(); });
   await new Promise((resolve) => s.on('connect', resolve));
   s.write(one);
-  await waitFor(() => /\{"seq":4\}/.test(got), 3000, `the first reply: ${got}`);
+  await waitFor(() => /\{"seq":4,"epoch":"[0-9a-f]{16}","offset":4\}/.test(got), 3000, `the first reply: ${got}`);
   got = '';
   s.write(pushHead('Expect: 100-continue\r\n'));
   await waitFor(() => got.includes('\r\n\r\n'), 3000, `100 Continue: ${got}`);
   assert.equal(got, 'HTTP/1.1 100 Continue\r\n\r\n');
   s.write(PUSH);
-  await waitFor(() => /\{"seq":5\}/.test(got), 3000, `the second reply: ${got}`);
+  await waitFor(() => /\{"seq":5,"epoch":"[0-9a-f]{16}","offset":5\}/.test(got), 3000, `the second reply: ${got}`);
   s.write(one);
-  await waitFor(() => /\{"seq":6\}/.test(got), 3000, `the third reply: ${got}`);
+  await waitFor(() => /\{"seq":6,"epoch":"[0-9a-f]{16}","offset":6\}/.test(got), 3000, `the third reply: ${got}`);
   // A malformed chunked body is a JSON 400, and nothing is written.
   const bad = await raw(cluster.brokerPort,
     'POST /api/push HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', { ms: 3000 });
