@@ -133,14 +133,15 @@ static int read_topic(const rc_edge_t *e, const rc_replay_t *r, uint64_t pos, rc
            memcmp(v->topic, r->topic->name, r->topic->len) == 0 && rc_log_intact(&e->log, v->pos, v->len);
 }
 
-/* Queues the next chunk of the replay (oldest first). Returns records
- * queued, or -1 if the log no longer holds them (r is gone then). */
-static int chunk(rc_edge_t *e, uint32_t id)
+/* Queues the next chunk of the replay (oldest first), at most max records.
+ * Returns records queued, or -1 if the log no longer holds them (r is gone
+ * then). */
+static int chunk(rc_edge_t *e, uint32_t id, uint32_t max)
 {
     rc_replay_t *r = e->replays->slots[id];
     const char *name = r->topic->name;
     uint16_t len = r->topic->len;
-    uint64_t hi = r->next + RC_REPLAY_CHUNK - 1;
+    uint64_t hi = r->next + (max < RC_REPLAY_CHUNK ? max : RC_REPLAY_CHUNK) - 1;
     if (hi > r->head_offset)
         hi = r->head_offset;
     rc_log_view_t head, x, views[RC_REPLAY_CHUNK];
@@ -162,7 +163,8 @@ static int chunk(rc_edge_t *e, uint32_t id)
     return (int)n;
 }
 
-/* Sends what budget allows of replay id. Returns records queued. */
+/* Sends what budget allows of replay id. Returns records queued, at most
+ * budget. */
 static uint32_t pump(rc_edge_t *e, uint32_t id, uint32_t budget)
 {
     uint32_t sent = 0;
@@ -176,7 +178,7 @@ static uint32_t pump(rc_edge_t *e, uint32_t id, uint32_t budget)
         if (rc_out_queued(c) >= e->out_queue_max / 2)
             break; /* the send completions bring it back */
         if (r->next <= r->head_offset) {
-            int k = chunk(e, id);
+            int k = chunk(e, id, budget - sent);
             if (k < 0)
                 break;
             sent += (uint32_t)k;
@@ -203,22 +205,25 @@ int rc_replay_turn(rc_edge_t *e)
     rc_replays_t *t = e->replays;
     if (!t || !t->active)
         return 0;
-    uint32_t budget = RC_REPLAY_TURN_BUDGET;
-    /* Rounds of a chunk each, from where the last turn stopped, so no
-     * replay waits behind a long one; a round that sent nothing means every
-     * replay waits for its socket. */
+    uint32_t budget = RC_REPLAY_TURN_BUDGET, id = t->turn_from;
+    /* Rounds of a chunk each, starting where the last turn stopped, so no
+     * replay waits behind a long one nor behind the first few; a round that
+     * sent nothing means every replay waits for its socket. */
     for (uint32_t moved = 1; moved && budget && t->active;) {
         moved = 0;
         for (uint32_t k = 0; k < t->n && budget && t->active; k++) {
-            uint32_t id = (t->turn_from + k) % t->n;
+            id = (t->turn_from + k) % t->n;
             if (!t->slots[id])
                 continue;
             uint32_t n = pump(e, id, budget < RC_REPLAY_CHUNK ? budget : RC_REPLAY_CHUNK);
-            budget -= n;
+            budget -= n; /* pump never sends more than it was given */
             moved += n;
         }
+        if (!budget)
+            break;
+        id = (t->turn_from + t->n - 1) % t->n; /* a whole round: start the next turn after it */
     }
-    t->turn_from = t->n ? (t->turn_from + 1) % t->n : 0;
+    t->turn_from = t->n ? (id + 1) % t->n : 0;
     return budget == 0 && t->active;
 }
 

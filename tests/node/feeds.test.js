@@ -364,3 +364,54 @@ test('GET /api/history wants an API key when keys are set, and refuses bad reque
   assert.deepEqual([none.offset, none.oldest, none.events, none.more], [0, 1, [], false]);
   assert.match(none.epoch, /^[0-9a-f]{16}$/);
 });
+
+test('a thousand clients resuming at once get every event exactly once and do not hold the edge back', async (t) => {
+  const { spawn } = require('node:child_process');
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const { startBystanders } = require('./lib/bystanders');
+  const cluster = await startCluster({ edges: 1, extra: ['--log_size', '64M', '--max_replay', '2000'] });
+  const by = await startBystanders(cluster);
+  let lg = null;
+  t.after(async () => { if (lg && lg.exitCode === null) lg.kill('SIGKILL'); await by.stop(); cluster.stopAndCheck(); });
+  // 50 topics of 2,000 events, each carrying the loadgen's "n" (its
+  // per-topic sequence check) and "ts".
+  const TOPICS = 50, EVENTS = 2000, CLIENTS = 1000;
+  for (let b = 0; b < EVENTS / 20; b++) {
+    const batch = [];
+    for (let k = 1; k <= 20; k++) {
+      for (let i = 0; i < TOPICS; i++) batch.push({ topic: `rs:${i}`, event: 'e', data: { ts: Date.now() * 1e6, n: b * 20 + k } });
+    }
+    await post(cluster, '/api/push/batch', batch);
+  }
+  const lines = [];
+  for (let i = 0; i < TOPICS; i++) {
+    const h = await apiHistory(cluster, `topic=rs:${i}&limit=1`);
+    assert.deepEqual([h.offset, h.oldest], [EVENTS, 1]);
+    lines.push(JSON.stringify({ since: { epoch: h.epoch, offset: 0 } }));
+  }
+  const dir = fs.mkdtempSync('/tmp/ringcast-resume-');
+  fs.writeFileSync(path.join(dir, 'params'), `${lines.join('\n')}\n`);
+  const base = await by.phase(1500);
+  // The resuming clients are a C loadgen of their own, so that their 2 M
+  // events do not slow this process, which measures the bystanders.
+  let err = '';
+  lg = spawn(process.env.LOADGEN || path.join(process.env.RINGCAST_BIN || 'build/bin', 'loadgen'), ['--mode', 'phoenix', '--host', '127.0.0.1',
+    '--port', String(cluster.edgePort), '--path', '/socket/websocket', '--connections', String(CLIENTS), '--rate', '5000',
+    '--topics', String(TOPICS), '--topic-prefix', 'rs:', '--join-params', path.join(dir, 'params'),
+    '--expect-events', String(EVENTS), '--duration', '60', '--json', path.join(dir, 'out.json')]);
+  lg.stderr.on('data', (d) => { err += d; });
+  const attacked = await by.phase(3000);
+  await waitFor(() => /all-caught-up/.test(err), 50000, `every resuming client caught up: ${err.slice(-400)}`);
+  lg.kill('SIGTERM');
+  await new Promise((resolve) => lg.on('exit', resolve));
+  const out = JSON.parse(fs.readFileSync(path.join(dir, 'out.json'), 'utf8'));
+  fs.rmSync(dir, { recursive: true, force: true });
+  console.log(`# ${out.caught_up} clients replayed ${out.events_received} events; catch-up ms ${JSON.stringify(out.caught_up_ms)}; `
+    + `bystanders p99 ${base.p99} -> ${attacked.p99} ms`);
+  assert.equal(out.caught_up, CLIENTS);
+  assert.equal(out.events_received, CLIENTS * EVENTS);
+  assert.deepEqual([out.missing, out.duplicated, out.out_of_order], [0, 0, 0]);
+  assert.deepEqual(out.closes_by_code, {});
+  by.check(base, attacked, 'a thousand resumes', { floorMs: 50 });
+});
