@@ -19,7 +19,7 @@ CFLAGS  += -std=c11 $(WARN) -D_GNU_SOURCE -I. -MMD -MP
 # librc.a (proto/, shm/, common/) need: jansson (Phoenix messages) and
 # libcrypto (SHA-1 of the WebSocket accept key), libsodium (SipHash of
 # topic names).
-LIB_LIBS     := -ljansson -lcrypto -lsodium
+LIB_LIBS     := -ljansson -lcrypto -lsodium -ljwt
 BROKER_LIBS  := $(LIB_LIBS) -levent -lmsgpackc -lpthread
 EDGE_LIBS    := $(LIB_LIBS) -luring -levent -lpthread
 LOADGEN_LIBS := $(LIB_LIBS) -lm
