@@ -60,6 +60,7 @@ static const edge_metric_t edge_metrics[] = {
     {"ringcast_edge_lost_total", "counter", "records the edge's log reader lost to lapping", SLOT_FIELD(lost)},
     {"ringcast_edge_resumes_total", "counter", "joins with since (resume)", SLOT_FIELD(resumes)},
     {"ringcast_edge_resumes_unrecovered_total", "counter", "joins with since answered recovered: false (the log no longer holds the events, another epoch, or more than max_replay)", SLOT_FIELD(resumes_unrecovered)},
+    {"ringcast_edge_refused_auth_total", "counter", "connections refused 403 at the handshake for a missing or invalid token (also in refused)", SLOT_FIELD(refused_auth)},
     {"ringcast_edge_history_pages_total", "counter", "history pages answered to clients", SLOT_FIELD(history_pages)},
     {"ringcast_edge_memory_bytes", "gauge", "bytes the edge's connections hold in input and output buffers (edge_memory_max bounds it)", SLOT_FIELD(memory)},
     {"ringcast_edge_lag", "gauge", "records the edge is behind the log's tail (next_seq - cursor_seq)", SIZE_MAX},

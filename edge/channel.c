@@ -15,6 +15,7 @@
 #include "proto/phx.h"
 #include "proto/position.h"
 #include "proto/ws_frame.h"
+#include "edge/auth.h"
 #include "edge/replay.h"
 #include "shm/slots.h"
 #include "shm/topic_index.h"
@@ -168,6 +169,10 @@ static void on_join(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m)
     const char *why = NULL;
     if (rc_since_parse(m->payload, &since, &why) < 0) {
         reply_reason(e, c, m->join_ref, m->ref, m->topic, why);
+        return;
+    }
+    if (!rc_auth_may_join(e, c, m->topic)) {
+        reply_reason(e, c, m->join_ref, m->ref, m->topic, "unauthorized");
         return;
     }
     int idx = find_sub(e, c, m->topic);

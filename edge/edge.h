@@ -23,6 +23,7 @@
 #include "edge/io.h"
 #include "edge/timers.h"
 #include "edge/topics.h"
+#include "proto/jwt.h"
 #include "proto/limits.h"
 #include "proto/phx.h"
 #include "proto/slice.h"
@@ -68,6 +69,7 @@ typedef struct rc_inbuf {
 
 typedef struct rc_ip_entry rc_ip_entry_t;
 typedef struct rc_replays rc_replays_t;
+typedef struct rc_grant rc_grant_t;
 
 typedef struct rc_conn {
     int fd;
@@ -82,12 +84,14 @@ typedef struct rc_conn {
     uint32_t last_rx_s;    /* monotonic seconds: accept (until the upgrade), last byte received, or close start */
     uint32_t msg_tokens;   /* client_msg_rate bucket, in thousandths of a message */
     uint32_t msg_at_ms;    /* its last refill, monotonic ms (low 32 bits) */
+    uint32_t exp_s;        /* auth = jwt: monotonic second its token expires (4001); 0 when auth is off */
     rc_ws_reader_t wsr;
     rc_ip_entry_t *ip;     /* its address's max_conns_per_ip count; NULL when not counted */
     rc_sub_t *subs;        /* NULL until the first join */
     rc_inbuf_t *in;        /* partial input; NULL when nothing is pending */
     rc_inbuf_t *msg;       /* fragments of a message in progress; usually NULL */
     rc_outq_t *outq;       /* NULL while the socket keeps up */
+    rc_grant_t *grant;     /* auth = jwt: the token's claims, shared (edge/auth.h); NULL when auth is off */
     struct rc_conn *next;  /* starved list or free list */
     struct rc_conn *dirty_next; /* flush list */
     struct rc_conn *tw_prev, *tw_next; /* timing wheel slot list */
@@ -157,6 +161,13 @@ typedef struct rc_edge {
     uint32_t turn_msgs;    /* client frames handled this loop turn */
     rc_lost_t lost;
     rc_replays_t *replays; /* resumes in progress (edge/replay.c); NULL until the first */
+    /* auth = jwt (edge/auth.c) */
+    int auth_on;
+    rc_jwt_keys_t jwt_keys;
+    rc_jwt_policy_t jwt_pol;
+    uint8_t grant_key[16];  /* SipHash key of the grant table */
+    rc_grant_t **grants;
+    size_t grants_nb, grants_count;
     /* limits */
     uint64_t max_connections, max_message, max_channels, out_queue_max;
     uint64_t idle_timeout_ms, handshake_timeout_ms;

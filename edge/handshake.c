@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/textlog.h"
 #include "common/rand.h"
+#include "edge/auth.h"
 #include "proto/close_codes.h"
 #include "proto/http_response.h"
 #include "proto/query.h"
@@ -89,6 +91,14 @@ int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len
     /* Phoenix reads a missing vsn as 1.0.0; ringcast speaks V2 only. */
     if (vr < 0 || strncmp(vsn, "2.", 2) != 0)
         return refuse(e, c, RC_HTTP_FORBIDDEN, "unsupported serializer version: ringcast speaks vsn=2.0.0");
+    /* The token, as Phoenix does it: refused with 403, never upgraded. */
+    if (rc_auth_handshake(e, c, &req, &why) < 0) {
+        RC_SLOT_ADD(e->slot, refused_auth, 1);
+        static rc_textlog_limit_t lim;
+        if (rc_textlog_allow(&lim, 10))
+            rc_textlog("info", "msg=\"handshake refused: token\" why=\"%s\" suppressed=%lu", why, lim.suppressed);
+        return refuse(e, c, RC_HTTP_FORBIDDEN, "invalid or missing token");
+    }
     char accept[29];
     rc_ws_accept_key(req.key, accept);
     char resp[512];

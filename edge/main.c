@@ -2,6 +2,7 @@
  * One thread, one event loop on io_uring or epoll (edge/edge.h says who
  * owns what, edge/io.h what the backends do). */
 #include "edge/edge.h"
+#include "edge/auth.h"
 #include "edge/replay.h"
 
 #include <errno.h>
@@ -285,7 +286,7 @@ static int edge_main(rc_edge_t *e, int argc, char **argv)
         return rc > 0 ? 0 : 2;
     rc_rand_init();
     uint64_t port, wait_ms;
-    if (load_limits(e) || rc_admit_init(e) || rc_cfg_u64(&e->cfg, "edge_port", &port) ||
+    if (load_limits(e) || rc_admit_init(e) || rc_auth_init(e) || rc_cfg_u64(&e->cfg, "edge_port", &port) ||
         rc_cfg_u64(&e->cfg, "shm_wait_ms", &wait_ms))
         return 2;
     const char *instance = rc_cfg_str(&e->cfg, "instance");
@@ -343,6 +344,7 @@ int main(int argc, char **argv)
     rc_textlog_set_component("edge");
     int status = edge_main(&edge, argc, argv);
     rc_replay_free_all(&edge); /* before the topics its replays name */
+    rc_auth_free(&edge);
     rc_topics_free(&edge.topics);
     rc_drain_free(&edge);
     rc_lost_free(&edge);

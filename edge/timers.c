@@ -16,11 +16,14 @@ static uint32_t deadline_of(const rc_edge_t *e, const rc_conn_t *c)
     case RC_CONN_HANDSHAKE:
         ms = e->handshake_timeout_ms;
         break;
-    case RC_CONN_OPEN:
+    case RC_CONN_OPEN: {
         ms = e->idle_timeout_ms;
-        if (!ms)
-            return 0; /* disabled */
-        break;
+        uint32_t idle = ms ? c->last_rx_s + (uint32_t)((ms + 999) / 1000) : 0;
+        /* a token's expiry is a deadline too (auth = jwt) */
+        if (c->exp_s && (!idle || c->exp_s < idle))
+            return c->exp_s;
+        return idle; /* 0: disabled */
+    }
     default:
         ms = RC_CLOSE_GRACE_S * 1000;
         break;
@@ -81,6 +84,11 @@ void rc_wheel_del(rc_edge_t *e, rc_conn_t *c)
 
 static void expire(rc_edge_t *e, rc_conn_t *c)
 {
+    if (c->state == RC_CONN_OPEN && c->exp_s && e->wheel_now >= c->exp_s) {
+        /* The token expired (auth = jwt): the client reconnects with a new one. */
+        rc_conn_close(e, c, RC_CLOSE_TOKEN_EXPIRED);
+        return;
+    }
     static rc_textlog_limit_t lim;
     if (rc_textlog_allow(&lim, 10))
         rc_textlog("info", "msg=\"connection timed out\" state=%s suppressed=%lu",

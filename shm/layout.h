@@ -78,8 +78,9 @@
  *              never full for good (dead entries are reused, else the
  *              oldest live one is evicted: index_reuses, index_evictions,
  *              replacing index_full); topic_runs names new runs' epochs;
- *              slots count resumes (resumes, resumes_unrecovered) and
- *              history pages (history_pages)
+ *              slots count resumes (resumes, resumes_unrecovered),
+ *              history pages (history_pages) and handshakes refused for
+ *              their token (refused_auth)
  *
  * Clocks (common/clock.h): created_ns, a slot's started_ns, a record's
  * ts_ns and last_commit_ns are wall-clock; alive_mono_ns is monotonic.
@@ -239,7 +240,8 @@ typedef struct rc_shm_slot {
     _Atomic uint64_t resumes;      /* joins with since */
     _Atomic uint64_t resumes_unrecovered; /* of those, answered recovered: false */
     _Atomic uint64_t history_pages;/* history pages answered */
-    uint8_t pad[RC_SHM_SLOT_SIZE - 8 - 30 * 8];
+    _Atomic uint64_t refused_auth; /* 403 at the handshake: token missing or not valid (also in refused) */
+    uint8_t pad[RC_SHM_SLOT_SIZE - 8 - 31 * 8];
 } rc_shm_slot_t;
 
 _Static_assert(sizeof(rc_shm_slot_t) == RC_SHM_SLOT_SIZE, "slot size");

@@ -1,0 +1,144 @@
+// auth = jwt: connect tokens made here with Node's crypto (not ringcast's
+// code), checked at the handshake (403, no upgrade), claims checked at
+// join, expiry closes with 4001 (docs/protocol.md, "Authentication").
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { Socket } = require('phoenix');
+const WebSocket = require('ws');
+const { startCluster, metric, waitFor } = require('./lib/cluster');
+const { RawClient, handshake } = require('./lib/rawws');
+
+const b64u = (b) => Buffer.from(b).toString('base64url');
+const now = () => Math.floor(Date.now() / 1000);
+
+function sign(alg, key, payload, header = {}) {
+  const head = b64u(JSON.stringify({ alg, typ: 'JWT', ...header }));
+  const body = b64u(JSON.stringify(payload));
+  const input = `${head}.${body}`;
+  let sig;
+  if (alg.startsWith('HS')) sig = crypto.createHmac(`sha${alg.slice(2)}`, key).update(input).digest();
+  else if (alg === 'RS256') sig = crypto.sign('sha256', Buffer.from(input), key);
+  else if (alg === 'ES256') sig = crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  else sig = Buffer.alloc(0);
+  return `${input}.${b64u(sig)}`;
+}
+
+// Key files in a private directory; secrets 0600.
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringcast-auth-'));
+const secret = 'a-shared-secret-for-hs-tokens-0001';
+const secret2 = 'the-next-secret-during-rotation-02';
+const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const file = (name, text, mode) => { const p = path.join(dir, name); fs.writeFileSync(p, text, { mode }); return p; };
+const keys = [
+  `HS256:file:${file('hs256', `${secret}\n`, 0o600)}`,
+  `HS256:file:${file('hs256b', secret2, 0o600)}:next`,
+  `HS384:file:${file('hs384', secret, 0o600)}`,
+  `HS512:file:${file('hs512', secret, 0o600)}`,
+  `RS256:file:${file('rs256.pem', rsa.publicKey.export({ type: 'spki', format: 'pem' }), 0o644)}`,
+  `ES256:file:${file('es256.pem', ec.publicKey.export({ type: 'spki', format: 'pem' }), 0o644)}`,
+].join(',');
+process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+
+const claims = (extra = {}) => ({ sub: '42', exp: now() + 600, iat: now(), topics: ['user:42:*', 'room:lobby'], ...extra });
+
+async function status(cluster, token, extraHeaders = '') {
+  const c = await new RawClient(cluster.edgePort).connect(handshake(
+    `/socket/websocket?vsn=2.0.0${token === undefined ? '' : `&token=${encodeURIComponent(token)}`}`, extraHeaders));
+  await c.until((x) => x.http !== null, 3000, 'an answer');
+  c.destroy();
+  return Number(c.http.split(' ')[1]);
+}
+
+function connect(cluster, opts) {
+  const socket = new Socket(cluster.socketUrl, { transport: WebSocket, reconnectAfterMs: () => 600000, ...opts });
+  const closes = [];
+  socket.onClose((e) => closes.push(e.code));
+  socket.connect();
+  return { socket, closes };
+}
+
+const join = (socket, topic) => new Promise((resolve) => {
+  socket.channel(topic, {}).join().receive('ok', () => resolve('ok')).receive('error', (e) => resolve(e.reason))
+    .receive('timeout', () => resolve('timeout'));
+});
+
+test('auth = jwt: valid tokens of every algorithm connect; bad ones get 403 without an upgrade', async (t) => {
+  const cluster = await startCluster({ edges: 1, extra: ['--auth', 'jwt', '--jwt_keys', keys, '--jwt_leeway_s', '5'] });
+  t.after(() => cluster.stopAndCheck());
+  const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' });
+  const good = {
+    HS256: sign('HS256', secret, claims()), HS384: sign('HS384', secret, claims()), HS512: sign('HS512', secret, claims()),
+    RS256: sign('RS256', rsa.privateKey, claims()), ES256: sign('ES256', ec.privateKey, claims()),
+    rotation: sign('HS256', secret2, claims()), kid: sign('HS256', secret2, claims(), { kid: 'next' }),
+    leeway: sign('HS256', secret, claims({ exp: now() - 2 })),
+  };
+  for (const [name, tok] of Object.entries(good)) assert.equal(await status(cluster, tok), 101, name);
+  const big = sign('HS256', secret, claims({ pad: 'x'.repeat(2800) }));
+  assert.ok(big.length > 3800 && big.length <= 4096, `${big.length}`);
+  assert.equal(await status(cluster, big), 101, 'a token near 4 KiB fits the handshake');
+  const bad = {
+    missing: undefined,
+    empty: '',
+    expired: sign('HS256', secret, claims({ exp: now() - 60 })),
+    'not yet valid': sign('HS256', secret, claims({ nbf: now() + 60 })),
+    'no exp': sign('HS256', secret, { sub: '42' }),
+    'wrong key': sign('HS256', 'another-secret', claims()),
+    'kid of another key': sign('HS256', secret, claims(), { kid: 'next' }),
+    'alg none': sign('none', null, claims()),
+    'alg confusion (HS256 keyed with the RSA public key)': sign('HS256', rsaPem, claims()),
+    'header alg not the key\'s': sign('RS256', rsa.privateKey, claims(), { alg: 'ES256' }),
+    truncated: good.HS256.slice(0, -5),
+    oversized: sign('HS256', secret, claims({ pad: 'x'.repeat(4000) })),
+    garbage: 'not.a.token',
+  };
+  for (const [name, tok] of Object.entries(bad)) assert.equal(await status(cluster, tok), 403, name);
+  assert.equal(await metric(cluster, 'ringcast_edge_refused_auth_total'), Object.keys(bad).length);
+  // Tokens never reach the logs.
+  const logs = fs.readdirSync(cluster.runDir).filter((f) => f.endsWith('.log'))
+    .map((f) => fs.readFileSync(path.join(cluster.runDir, f), 'utf8')).join('\n');
+  for (const tok of [...Object.values(good), ...Object.values(bad)]) {
+    if (tok && tok.length > 20) assert.ok(!logs.includes(tok.split('.')[2] || tok), 'a token in a log');
+  }
+});
+
+test('auth = jwt: joins inside the topics claim pass, others are unauthorized; the subprotocol bearer works', async (t) => {
+  const cluster = await startCluster({ edges: 1, extra: ['--auth', 'jwt', '--jwt_keys', keys] });
+  const c = connect(cluster, { params: { token: sign('HS256', secret, claims()) } });
+  const b = connect(cluster, { authToken: sign('ES256', ec.privateKey, claims({ topics: ['room:*'] })) });
+  t.after(() => { c.socket.disconnect(); b.socket.disconnect(); cluster.stopAndCheck(); });
+  assert.equal(await join(c.socket, 'user:42:inbox'), 'ok');
+  assert.equal(await join(c.socket, 'room:lobby'), 'ok');
+  assert.equal(await join(c.socket, 'user:420:inbox'), 'unauthorized', 'user:42:* must not match user:420:');
+  assert.equal(await join(c.socket, 'room:lobby2'), 'unauthorized');
+  assert.equal(await join(c.socket, 'user:43:inbox'), 'unauthorized');
+  assert.equal(await join(b.socket, 'room:anything'), 'ok');
+  assert.equal(await join(b.socket, 'user:42:inbox'), 'unauthorized');
+  assert.deepEqual([c.closes, b.closes], [[], []]);
+});
+
+test('auth = jwt: a connection whose token expires is closed with 4001', async (t) => {
+  const cluster = await startCluster({ edges: 1, extra: ['--auth', 'jwt', '--jwt_keys', keys, '--jwt_leeway_s', '0'] });
+  const c = connect(cluster, { params: { token: sign('HS256', secret, claims({ exp: now() + 2 })) } });
+  const long = connect(cluster, { params: { token: sign('HS256', secret, claims()) } });
+  t.after(() => { c.socket.disconnect(); long.socket.disconnect(); cluster.stopAndCheck(); });
+  assert.equal(await join(c.socket, 'room:lobby'), 'ok');
+  assert.equal(await join(long.socket, 'room:lobby'), 'ok');
+  await waitFor(() => c.closes.length > 0, 6000, 'the close at exp');
+  assert.equal(c.closes[0], 4001);
+  assert.deepEqual(long.closes, [], 'a token that has not expired keeps its connection');
+});
+
+test('auth = jwt: a key file holding a secret readable by others is refused at start', async () => {
+  const loose = file('loose', secret, 0o644);
+  const r = require('node:child_process').spawnSync(path.join(process.env.RINGCAST_BIN || 'build/bin', 'edge'),
+    ['--auth', 'jwt', '--jwt_keys', `HS256:file:${loose}`, '--instance', 'never-used'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /not readable by group or other/);
+  assert.ok(!r.stderr.includes(secret), 'the secret is not in the message');
+});
