@@ -12,6 +12,7 @@
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/rand.h"
 #include "edge/edge.h"
 #include "proto/jwt.h"
 #include "proto/query.h"
@@ -39,9 +40,26 @@ int rc_auth_init(rc_edge_t *e)
     e->jwt_pol.audience = *aud ? aud : NULL;
     e->jwt_pol.issuer = *iss ? iss : NULL;
     e->jwt_pol.leeway_s = (int64_t)leeway;
+    const char *win = rc_cfg_str(&e->cfg, "jwt_refresh_window");
+    char *end;
+    e->refresh_lo = strtod(win, &end);
+    e->refresh_hi = *end == '-' ? strtod(end + 1, &end) : -1;
+    if (*end || !(e->refresh_lo > 0 && e->refresh_lo <= e->refresh_hi && e->refresh_hi < 1)) {
+        fprintf(stderr, "jwt_refresh_window must be LO-HI, fractions with 0 < LO <= HI < 1 (got '%s')\n", win);
+        return -EINVAL;
+    }
     randombytes_buf(e->grant_key, sizeof(e->grant_key));
     e->auth_on = 1;
     return 0;
+}
+
+/* A moment drawn uniformly in the refresh window of the lifetime left,
+ * in ms from now: jwt_refresh_window of it. Every process draws from its
+ * own generator (common/rand.h, seeded with getrandom). */
+static uint64_t window_ms(const rc_edge_t *e, uint64_t left_ms)
+{
+    uint64_t lo = (uint64_t)((double)left_ms * e->refresh_lo), hi = (uint64_t)((double)left_ms * e->refresh_hi);
+    return hi > lo ? rc_rand_range(lo, hi) : lo;
 }
 
 static uint64_t grant_hash(const rc_edge_t *e, const rc_jwt_claims_t *c)
@@ -142,6 +160,25 @@ void rc_auth_free(rc_edge_t *e)
     rc_jwt_keys_free(&e->jwt_keys);
 }
 
+/* The token's expiry on the monotonic clock, where the timing wheel runs.
+ * A connection that does not refresh in-band (not joined to
+ * ringcast:session) is closed at a random moment in the refresh window
+ * instead of at exp, so clients whose tokens share an exp do not all
+ * reconnect in the same second. */
+static void set_expiry(rc_edge_t *e, rc_conn_t *c, int64_t exp, uint64_t wall, int in_session)
+{
+    int64_t left = exp + e->jwt_pol.leeway_s - (int64_t)wall;
+    if (left < 0)
+        left = 0;
+    if (left > 0x3fffffff)
+        left = 0x3fffffff;
+    uint32_t now = rc_clock_mono_s();
+    c->token_exp_s = now + (uint32_t)left;
+    c->exp_s = in_session ? c->token_exp_s : now + (uint32_t)(window_ms(e, (uint64_t)left * 1000) / 1000);
+    if (!c->exp_s)
+        c->exp_s = 1;
+}
+
 /* The phoenix client's subprotocol bearer: "phoenix,
  * base64url.bearer.phx.<token in base64 without padding>". */
 static int bearer_token(rc_slice_t protocols, char *out, size_t cap, size_t *n)
@@ -191,9 +228,7 @@ int rc_auth_handshake(rc_edge_t *e, rc_conn_t *c, const rc_ws_request_t *req, co
     sodium_memzero(tok, sizeof(tok));
     if (r < 0)
         return -1;
-    /* The expiry on the monotonic clock, where the timing wheel runs. */
-    int64_t left = cl.exp + e->jwt_pol.leeway_s - (int64_t)wall;
-    c->exp_s = rc_clock_mono_s() + (uint32_t)(left > 0 ? (left > 0x7fffffff ? 0x7fffffff : left) : 0);
+    set_expiry(e, c, cl.exp, wall, 0);
     c->grant = grant_take(e, &cl);
     return 0;
 }
@@ -204,4 +239,86 @@ int rc_auth_may_join(const rc_edge_t *e, const rc_conn_t *c, rc_slice_t topic)
         return 1;
     const rc_grant_t *g = c->grant;
     return g && rc_jwt_topic_allowed(g->topics, g->topics_len, topic.p, topic.n);
+}
+
+/* ringcast:session ------------------------------------------------------ */
+
+int rc_session_topic(const rc_edge_t *e, rc_slice_t topic)
+{
+    return e->auth_on && rc_slice_eq(topic, "ringcast:session");
+}
+
+/* Pushes `refresh` {"refresh_in_ms": N}, N drawn in the refresh window of
+ * what is left of the token's lifetime. */
+static void push_refresh(rc_edge_t *e, rc_conn_t *c, const rc_sub_t *s)
+{
+    uint32_t now = rc_clock_mono_s();
+    uint64_t left_ms = c->token_exp_s > now ? (uint64_t)(c->token_exp_s - now) * 1000 : 0;
+    char payload[64];
+    int n = snprintf(payload, sizeof(payload), "{\"refresh_in_ms\":%llu}", (unsigned long long)window_ms(e, left_ms));
+    rc_channel_push(e, c, s, "refresh", rc_slice(payload, (size_t)n));
+}
+
+void rc_session_on_join(rc_edge_t *e, rc_conn_t *c, rc_sub_t *s)
+{
+    /* the edge's own channel: nothing a producer publishes reaches it */
+    s->topic->reserved = 1;
+    /* a client that refreshes is closed at exp if it does not, not before */
+    c->exp_s = c->token_exp_s ? c->token_exp_s : 1;
+    rc_wheel_add(e, c);
+    push_refresh(e, c, s);
+}
+
+static void refuse_refresh(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m, const char *why)
+{
+    char resp[160];
+    int n = snprintf(resp, sizeof(resp), "{\"reason\":\"%s\"}", why);
+    rc_channel_reply(e, c, m->join_ref, m->ref, m->topic, "error", rc_slice(resp, (size_t)n));
+}
+
+void rc_session_on_push(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m, rc_sub_t *s)
+{
+    (void)s; /* found again after subscriptions may have moved */
+    if (!rc_slice_eq(m->event, "refresh")) {
+        refuse_refresh(e, c, m, "ringcast:session takes refresh {token}");
+        return;
+    }
+    const json_t *t = json_is_object(m->payload) ? json_object_get(m->payload, "token") : NULL;
+    if (!json_is_string(t)) {
+        refuse_refresh(e, c, m, "refresh needs {token: <jwt>}");
+        return;
+    }
+    rc_jwt_claims_t cl;
+    const char *why;
+    uint64_t wall = rc_clock_wall_ns() / 1000000000ull;
+    if (rc_jwt_verify(&e->jwt_keys, &e->jwt_pol, json_string_value(t), json_string_length(t), (int64_t)wall, &cl,
+                      &why) < 0) {
+        refuse_refresh(e, c, m, why); /* static text, never the token */
+        return;
+    }
+    if (!c->grant || strcmp(cl.sub, c->grant->sub) != 0) {
+        rc_jwt_claims_free(&cl);
+        refuse_refresh(e, c, m, "a token for another sub");
+        return;
+    }
+    int64_t exp = cl.exp;
+    rc_auth_release(e, c);
+    c->grant = grant_take(e, &cl);
+    set_expiry(e, c, exp, wall, 1);
+    rc_wheel_add(e, c);
+    rc_channel_reply(e, c, m->join_ref, m->ref, m->topic, "ok", RC_SLICE_LIT("{}"));
+    /* Channels the new claims no longer cover end here, with phx_close, so
+     * the client does not rejoin them. */
+    for (int i = c->nsubs - 1; i >= 0; i--) {
+        rc_slice_t name = rc_slice(c->subs[i].topic->name, c->subs[i].topic->len);
+        if (rc_session_topic(e, name) || rc_auth_may_join(e, c, name))
+            continue;
+        rc_channel_close_sub(e, c, i);
+    }
+    /* s may have moved while subscriptions were removed: find it again */
+    for (int i = 0; i < c->nsubs; i++)
+        if (rc_session_topic(e, rc_slice(c->subs[i].topic->name, c->subs[i].topic->len))) {
+            push_refresh(e, c, &c->subs[i]);
+            break;
+        }
 }

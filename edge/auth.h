@@ -17,6 +17,8 @@
 
 struct rc_edge;
 struct rc_conn;
+struct rc_sub;
+#include "proto/phx.h"
 #include "proto/ws_request.h"
 
 typedef struct rc_grant {
@@ -38,6 +40,11 @@ int rc_auth_handshake(struct rc_edge *e, struct rc_conn *c, const rc_ws_request_
 
 /* Whether c may join topic. */
 int rc_auth_may_join(const struct rc_edge *e, const struct rc_conn *c, rc_slice_t topic);
+
+/* ringcast:session (auth = jwt): the in-band refresh. */
+int rc_session_topic(const struct rc_edge *e, rc_slice_t topic);
+void rc_session_on_join(struct rc_edge *e, struct rc_conn *c, struct rc_sub *s);
+void rc_session_on_push(struct rc_edge *e, struct rc_conn *c, const rc_phx_msg_t *m, struct rc_sub *s);
 
 /* The connection goes: its grant is given back. */
 void rc_auth_release(struct rc_edge *e, struct rc_conn *c);

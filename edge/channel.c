@@ -41,6 +41,18 @@ static void reply(rc_edge_t *e, rc_conn_t *c, rc_slice_t jr, rc_slice_t ref, rc_
     send_text(e, c, rc_phx_encode_reply(scratch, sizeof(scratch), jr, ref, topic, status, response));
 }
 
+void rc_channel_reply(rc_edge_t *e, rc_conn_t *c, rc_slice_t jr, rc_slice_t ref, rc_slice_t topic, const char *status,
+                      rc_slice_t response)
+{
+    reply(e, c, jr, ref, topic, status, response);
+}
+
+void rc_channel_push(rc_edge_t *e, rc_conn_t *c, const rc_sub_t *s, const char *event, rc_slice_t payload)
+{
+    send_text(e, c, rc_phx_encode_push(scratch, sizeof(scratch), rc_slice(s->jr, s->jr_len),
+                                       rc_slice(s->topic->name, s->topic->len), rc_slice_cstr(event), payload));
+}
+
 static void reply_reason(rc_edge_t *e, rc_conn_t *c, rc_slice_t jr, rc_slice_t ref, rc_slice_t topic,
                          const char *reason)
 {
@@ -124,6 +136,17 @@ static void remove_sub(rc_edge_t *e, rc_conn_t *c, int idx)
     c->nsubs--;
 }
 
+void rc_channel_close_sub(rc_edge_t *e, rc_conn_t *c, int idx)
+{
+    rc_sub_t *s = &c->subs[idx];
+    char jr[RC_REF_MAX], topic[RC_TOPIC_MAX];
+    size_t jrn = s->jr_len, tn = s->topic->len;
+    memcpy(jr, s->jr, jrn);
+    memcpy(topic, s->topic->name, tn);
+    remove_sub(e, c, idx);
+    send_text(e, c, rc_phx_encode_close(scratch, sizeof(scratch), rc_slice(jr, jrn), rc_slice(topic, tn)));
+}
+
 void rc_channel_unsubscribe_all(rc_edge_t *e, rc_conn_t *c)
 {
     while (c->nsubs)
@@ -171,7 +194,7 @@ static void on_join(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m)
         reply_reason(e, c, m->join_ref, m->ref, m->topic, why);
         return;
     }
-    if (!rc_auth_may_join(e, c, m->topic)) {
+    if (!rc_session_topic(e, m->topic) && !rc_auth_may_join(e, c, m->topic)) {
         reply_reason(e, c, m->join_ref, m->ref, m->topic, "unauthorized");
         return;
     }
@@ -205,6 +228,11 @@ static void on_join(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m)
     } else {
         s = add_sub(e, c, m->topic, m->join_ref);
         reply(e, c, m->join_ref, m->ref, m->topic, "ok", response);
+    }
+    if (rc_session_topic(e, m->topic)) {
+        RC_SLOT_ADD(e->slot, joins, 1);
+        rc_session_on_join(e, c, s);
+        return;
     }
     RC_SLOT_ADD(e->slot, joins, 1);
     s->topic->last_epoch = st.epoch;
@@ -257,6 +285,10 @@ static void dispatch(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m)
     }
     if (!jr_matches(&c->subs[idx], m->join_ref))
         return; /* stale: from an earlier join of this topic */
+    if (rc_session_topic(e, m->topic)) {
+        rc_session_on_push(e, c, m, &c->subs[idx]);
+        return;
+    }
     if (rc_slice_eq(m->event, "history")) {
         rc_history_on_push(e, c, m, c->subs[idx].topic);
         return;

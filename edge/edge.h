@@ -84,7 +84,9 @@ typedef struct rc_conn {
     uint32_t last_rx_s;    /* monotonic seconds: accept (until the upgrade), last byte received, or close start */
     uint32_t msg_tokens;   /* client_msg_rate bucket, in thousandths of a message */
     uint32_t msg_at_ms;    /* its last refill, monotonic ms (low 32 bits) */
-    uint32_t exp_s;        /* auth = jwt: monotonic second its token expires (4001); 0 when auth is off */
+    uint32_t exp_s;        /* auth = jwt: monotonic second it is closed with 4001: its token's expiry, or a
+                            * random moment before it when it does not refresh in-band; 0 when auth is off */
+    uint32_t token_exp_s;  /* auth = jwt: monotonic second its token expires */
     rc_ws_reader_t wsr;
     rc_ip_entry_t *ip;     /* its address's max_conns_per_ip count; NULL when not counted */
     rc_sub_t *subs;        /* NULL until the first join */
@@ -165,6 +167,7 @@ typedef struct rc_edge {
     int auth_on;
     rc_jwt_keys_t jwt_keys;
     rc_jwt_policy_t jwt_pol;
+    double refresh_lo, refresh_hi; /* jwt_refresh_window: fractions of the remaining lifetime */
     uint8_t grant_key[16];  /* SipHash key of the grant table */
     rc_grant_t **grants;
     size_t grants_nb, grants_count;
@@ -231,6 +234,12 @@ void rc_refuse_fd(rc_edge_t *e, int fd, const char *why);
 /* channel.c: one complete client message. */
 void rc_channel_on_message(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const uint8_t *data, size_t len);
 void rc_channel_unsubscribe_all(rc_edge_t *e, rc_conn_t *c);
+/* A reply, a server push on subscription s, and the end of subscription
+ * idx (removed, then phx_close so the client does not rejoin it). */
+void rc_channel_reply(rc_edge_t *e, rc_conn_t *c, rc_slice_t jr, rc_slice_t ref, rc_slice_t topic, const char *status,
+                      rc_slice_t response);
+void rc_channel_push(rc_edge_t *e, rc_conn_t *c, const rc_sub_t *s, const char *event, rc_slice_t payload);
+void rc_channel_close_sub(rc_edge_t *e, rc_conn_t *c, int idx);
 
 /* outq.c */
 void rc_out_bytes(rc_edge_t *e, rc_conn_t *c, const void *data, size_t len);

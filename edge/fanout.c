@@ -35,7 +35,7 @@ void rc_fanout_drain(rc_edge_t *e)
             continue;
         }
         rc_topic_t *t = rc_topics_find(&e->topics, v.topic, v.topic_len, v.topic_hash);
-        if (!t)
+        if (!t || t->reserved)
             continue;
         /* Backwards: a subscriber kicked here (slow consumer) stays
          * subscribed until its connection is freed at the end of the turn,

@@ -32,6 +32,7 @@ typedef struct rc_topic {
      * lost events (edge/lost.c). */
     uint64_t last_epoch, last_offset;
     uint8_t lapped;        /* lost events in the reader's last lap */
+    uint8_t reserved;      /* ringcast:session: the edge's own channel, never fed from the log */
     char name[];           /* len bytes + NUL */
 } rc_topic_t;
 

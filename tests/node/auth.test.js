@@ -142,3 +142,89 @@ test('auth = jwt: a key file holding a secret readable by others is refused at s
   assert.match(r.stderr, /not readable by group or other/);
   assert.ok(!r.stderr.includes(secret), 'the secret is not in the message');
 });
+
+// A channel on ringcast:session that records the refresh pushes.
+function session(socket) {
+  const ch = socket.channel('ringcast:session', {});
+  const pushes = [];
+  ch.on('refresh', (p) => pushes.push({ ...p, at: Date.now() }));
+  const joined = new Promise((resolve) => ch.join().receive('ok', resolve).receive('error', resolve));
+  const refresh = (token) => new Promise((resolve) => {
+    ch.push('refresh', { token }).receive('ok', () => resolve('ok')).receive('error', (e) => resolve(e.reason))
+      .receive('timeout', () => resolve('timeout'));
+  });
+  return { ch, pushes, joined, refresh };
+}
+
+test('auth = jwt: refresh in-band on ringcast:session moves the expiry and the claims; another sub is refused', async (t) => {
+  const cluster = await startCluster({ edges: 1, extra: ['--auth', 'jwt', '--jwt_keys', keys, '--jwt_leeway_s', '0'] });
+  const c = connect(cluster, { params: { token: sign('HS256', secret, claims({ exp: now() + 3 })) } });
+  const lazy = connect(cluster, { params: { token: sign('HS256', secret, claims({ exp: now() + 3 })) } });
+  t.after(() => { c.socket.disconnect(); lazy.socket.disconnect(); cluster.stopAndCheck(); });
+  const s = session(c.socket);
+  await s.joined;
+  await waitFor(() => s.pushes.length === 1, 3000, 'the first refresh push');
+  // 3 s left: asked to refresh between 1.5 and 2.7 s from now
+  assert.ok(s.pushes[0].refresh_in_ms >= 1000 && s.pushes[0].refresh_in_ms <= 2700, JSON.stringify(s.pushes[0]));
+  const inbox = c.socket.channel('user:42:inbox', {});
+  const closed = [];
+  inbox.onClose(() => closed.push(Date.now()));
+  await new Promise((resolve) => inbox.join().receive('ok', resolve));
+  assert.equal(await join(c.socket, 'room:lobby'), 'ok');
+  assert.equal(await s.refresh(sign('HS256', secret, claims({ sub: '43' }))), 'a token for another sub');
+  assert.equal(await s.refresh('nonsense'), 'not a signed JWT (header.payload.signature)');
+  // A longer token with a narrower claim: the inbox channel is closed (phx_close), the lobby stays.
+  assert.equal(await s.refresh(sign('HS256', secret, claims({ exp: now() + 600, topics: ['room:lobby'] }))), 'ok');
+  await waitFor(() => closed.length === 1, 3000, 'phx_close for the channel the new claim drops');
+  await waitFor(() => s.pushes.length === 2, 3000, 'the next refresh push');
+  assert.ok(s.pushes[1].refresh_in_ms > 290000, 'the next refresh is minutes away');
+  await waitFor(() => lazy.closes.length > 0, 6000, 'the lazy connection closed');
+  assert.equal(lazy.closes[0], 4001);
+  await new Promise((r) => setTimeout(r, 1500)); // past the first token's exp
+  assert.deepEqual(c.closes, [], 'the refreshed connection outlives its first token');
+  assert.equal(await join(c.socket, 'user:42:inbox'), 'unauthorized', 'the new claims apply to joins');
+});
+
+test('auth = jwt: a client that misses its refresh is closed with 4001 at exp', async (t) => {
+  const cluster = await startCluster({ edges: 1, extra: ['--auth', 'jwt', '--jwt_keys', keys, '--jwt_leeway_s', '0'] });
+  const c = connect(cluster, { params: { token: sign('HS256', secret, claims({ exp: now() + 2 })) } });
+  t.after(() => { c.socket.disconnect(); cluster.stopAndCheck(); });
+  const s = session(c.socket);
+  await s.joined;
+  const t0 = Date.now();
+  await waitFor(() => c.closes.length > 0, 6000, 'the close at exp');
+  assert.equal(c.closes[0], 4001);
+  assert.ok(Date.now() - t0 > 500, 'not before the token expired');
+});
+
+test('auth = jwt: 1,000 tokens sharing one exp over two edges get refresh moments spread over the window', async (t) => {
+  const cluster = await startCluster({ edges: 2, extra: ['--auth', 'jwt', '--jwt_keys', keys, '--jwt_leeway_s', '0'] });
+  const exp = now() + 1000;
+  const socks = [];
+  t.after(() => { for (const w of socks) w.terminate(); cluster.stopAndCheck(); });
+  const got = [];
+  const N = 1000;
+  for (let i = 0; i < N; i += 100) {
+    await Promise.all(Array.from({ length: 100 }, (_, k) => new Promise((resolve, reject) => {
+      const tok = sign('HS256', secret, { sub: `u${i + k}`, exp });
+      const w = new WebSocket(`ws://127.0.0.1:${cluster.edgePort}/socket/websocket?vsn=2.0.0&token=${tok}`);
+      socks.push(w);
+      w.on('open', () => w.send(JSON.stringify(['1', '1', 'ringcast:session', 'phx_join', {}])));
+      w.on('message', (d) => {
+        const m = JSON.parse(d);
+        if (m[3] === 'refresh') { got.push({ at: Date.now(), ms: m[4].refresh_in_ms }); resolve(); }
+      });
+      w.on('error', reject);
+    })));
+  }
+  assert.equal(got.length, N);
+  // The window is 0.5-0.9 of the ~1000 s left: each tenth of it holds 5-15 %.
+  const left = (exp - now()) * 1000;
+  const lo = 0.5 * left, span = 0.4 * left;
+  const tenths = new Array(10).fill(0);
+  for (const g of got) tenths[Math.min(9, Math.max(0, Math.floor(((g.ms - lo) / span) * 10)))]++;
+  for (const n of tenths) assert.ok(n >= 0.05 * N && n <= 0.15 * N, `tenths of the window: ${tenths}`);
+  // Two edges do not draw one sequence: almost no value repeats.
+  const distinct = new Set(got.map((g) => g.ms)).size;
+  assert.ok(distinct > 0.97 * N, `${distinct} distinct refresh moments of ${N}`);
+});
