@@ -294,7 +294,7 @@ static void on_recv(rc_edge_t *e, rc_conn_t *c, const struct io_uring_cqe *cqe)
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
         rc_conn_on_data(e, c, buf_addr(e, bid), (size_t)cqe->res);
         buf_return(e, bid);
-    } else if (cqe->res == -ENOBUFS && !(c->flags & RC_CF_SHUT)) {
+    } else if (cqe->res == -ENOBUFS && (!(c->flags & RC_CF_SHUT) || (c->flags & RC_CF_LINGER))) {
         /* Every buffer is in use this instant: provide more if recv_buffers
          * allows, and re-arm at the end of the turn. */
         if (U.provided < e->nbufs)
@@ -325,7 +325,11 @@ static void rearm_starved(rc_edge_t *e)
         rc_conn_t *c = list;
         list = c->next;
         c->flags &= ~RC_CF_RECV_STARVED;
-        if (c->flags & RC_CF_SHUT)
+        /* A lingering connection (only its write side shut) still reads and
+         * drops its input until the peer closes: freeing it here would
+         * close the socket on unread bytes, and the kernel would answer the
+         * client with a reset that overtakes our close frame. */
+        if ((c->flags & RC_CF_SHUT) && !(c->flags & RC_CF_LINGER))
             rc_conn_maybe_free(e, c);
         else
             uring_recv_start(e, c);
