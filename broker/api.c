@@ -100,7 +100,7 @@ const rc_listener_ops_t rc_api_listener_ops = {.head = listener_head, .refuse = 
 
 static void handle_other(struct evhttp_request *req, void *arg)
 {
-    rc_api_reply_error(req, 404, "no such endpoint (POST /api/push, POST /api/push/batch, GET /api/history, GET /healthz, GET /metrics)",
+    rc_api_reply_error(req, 404, "no such endpoint (POST /api/push, POST /api/push/batch, GET /api/history, POST /api/disconnect, GET /healthz, GET /metrics)",
                        -1);
 }
 
@@ -139,5 +139,6 @@ void rc_broker_api_register(rc_broker_t *b)
     evhttp_set_cb(b->http, "/healthz", rc_api_healthz, b);
     evhttp_set_cb(b->http, "/metrics", rc_api_metrics, b);
     evhttp_set_cb(b->http, "/api/history", rc_api_history, b);
+    evhttp_set_cb(b->http, "/api/disconnect", rc_api_disconnect, b);
     evhttp_set_gencb(b->http, handle_other, b);
 }

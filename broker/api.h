@@ -33,6 +33,7 @@ typedef struct rc_broker_metrics {
     uint64_t latency[RC_LATENCY_BUCKETS + 1]; /* per bucket, not cumulative */
     uint64_t latency_count;
     double latency_sum;
+    uint64_t disconnects;         /* POST /api/disconnect answered 200 */
 } rc_broker_metrics_t;
 
 typedef struct rc_broker {
@@ -49,6 +50,7 @@ typedef struct rc_broker {
     rc_upstream_metrics_t up; /* broker/upstream.c */
     rc_listener_t listener;   /* limits of the producer listener */
     uint64_t history_max_bytes; /* GET /api/history page cap */
+    uint64_t revoke_ttl_s;    /* how long a kick revokes tokens (broker/api_disconnect.c) */
     char *page;               /* its page, grown to the largest (broker/api_history.c) */
     size_t page_cap;
 } rc_broker_t;
@@ -98,6 +100,7 @@ void rc_api_push_batch(struct evhttp_request *req, void *b);
 void rc_api_healthz(struct evhttp_request *req, void *b);
 void rc_api_metrics(struct evhttp_request *req, void *b);
 void rc_api_history(struct evhttp_request *req, void *b);
+void rc_api_disconnect(struct evhttp_request *req, void *b);
 
 /* Checks the request's API key (when keys are set): 0, or the status it
  * was refused with (the reply is sent). */

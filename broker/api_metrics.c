@@ -114,6 +114,8 @@ void rc_api_metrics(struct evhttp_request *req, void *arg)
     evbuffer_add_printf(o, "ringcast_log_capacity_bytes %llu\n", (unsigned long long)b->log.cap);
     help(o, "ringcast_log_wake_syscalls_total", "counter", "futex wake system calls made by the writer");
     evbuffer_add_printf(o, "ringcast_log_wake_syscalls_total %llu\n", (unsigned long long)LOAD(wake_syscalls));
+    help(o, "ringcast_disconnects_total", "counter", "users kicked with POST /api/disconnect");
+    evbuffer_add_printf(o, "ringcast_disconnects_total %llu\n", (unsigned long long)m->disconnects);
     help(o, "ringcast_log_index_reuses_total", "counter",
          "topic index entries whose latest record was overwritten, given to another topic");
     evbuffer_add_printf(o, "ringcast_log_index_reuses_total %llu\n", (unsigned long long)LOAD(index_reuses));

@@ -91,7 +91,8 @@ static int broker_main(int argc, char **argv)
         rc_cfg_u64(&cfg, "upring_size", &geo.upring_size) || rc_cfg_u64(&cfg, "broker_port", &port) ||
         rc_cfg_u64(&cfg, "max_body", &b.max_body) || rc_cfg_u64(&cfg, "recreate_log", &recreate) ||
         rc_cfg_u64(&cfg, "max_data", &max_data) || rc_cfg_u64(&cfg, "max_batch", &max_batch) ||
-        rc_cfg_u64(&cfg, "history_max_bytes", &b.history_max_bytes))
+        rc_cfg_u64(&cfg, "history_max_bytes", &b.history_max_bytes) ||
+        rc_cfg_u64(&cfg, "revoke_ttl_s", &b.revoke_ttl_s))
         return 2;
     b.limits.max_data = (size_t)max_data;
     b.limits.max_batch = (size_t)max_batch;

@@ -43,6 +43,7 @@ const rc_opt_t rc_opts[] = {
     {"jwt_issuer", "", RC_OPT_EDGE, "with `auth = jwt`: the `iss` a token must carry (empty: not checked)"},
     {"jwt_refresh_window", "0.5-0.9", RC_OPT_EDGE, "with `auth = jwt`: the part of a token's remaining lifetime in which a client is asked to refresh, as fractions LO-HI: the `refresh` push on `ringcast:session` says a moment drawn uniformly in it; a connection that does not refresh in-band is closed with 4001 at such a moment, so clients whose tokens share an expiry do not reconnect at once"},
     {"jwt_leeway_s", "5", RC_OPT_EDGE, "with `auth = jwt`: seconds of clock skew allowed on `exp` and `nbf` (0..300)"},
+    {"revoke_ttl_s", "86400", RC_OPT_BROKER, "how long a `POST /api/disconnect` revokes the user's older tokens: longer than any token lives (its entry in the region's revocation table may then be reused)"},
     {"max_replay", "1000", RC_OPT_EDGE, "most events a join with `since` replays; further behind, the join answers `recovered: false` and replays nothing"},
     {"history_max_bytes", "256K", RC_OPT_BOTH, "bytes of events one history page holds at most (a `history` push, `GET /api/history`): fewer events and `more: true` past it, never fewer than one; an edge lowers it to a quarter of `out_queue_max`"},
     {"lapped_close_ms", "5000", RC_OPT_EDGE, "when the edge's log reader is lapped (events lost), every connection joined to a topic that lost events is closed with 4009 at random times spread over this long, so the reconnects do not arrive at once"},

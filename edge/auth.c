@@ -16,6 +16,9 @@
 #include "edge/edge.h"
 #include "proto/jwt.h"
 #include "proto/query.h"
+#include "proto/close_codes.h"
+#include "common/textlog.h"
+#include "shm/revoke.h"
 
 int rc_auth_init(rc_edge_t *e)
 {
@@ -64,10 +67,11 @@ static uint64_t window_ms(const rc_edge_t *e, uint64_t left_ms)
 
 static uint64_t grant_hash(const rc_edge_t *e, const rc_jwt_claims_t *c)
 {
+    /* iat too: a kick revokes the tokens issued before it, not the grant */
     /* sub, then the two pattern lists, each with its length: no two
      * different grants share an encoding */
     size_t sl = strlen(c->sub);
-    size_t n = 3 * sizeof(size_t) + sl + c->topics_len + c->pub_len;
+    size_t n = 3 * sizeof(size_t) + sizeof(int64_t) + sl + c->topics_len + c->pub_len;
     unsigned char *buf = rc_xmalloc(n);
     size_t off = 0;
     memcpy(buf + off, &sl, sizeof(sl)), off += sizeof(sl);
@@ -78,6 +82,7 @@ static uint64_t grant_hash(const rc_edge_t *e, const rc_jwt_claims_t *c)
     memcpy(buf + off, &c->pub_len, sizeof(size_t)), off += sizeof(size_t);
     if (c->pub_len)
         memcpy(buf + off, c->pub, c->pub_len), off += c->pub_len;
+    memcpy(buf + off, &c->iat, sizeof(int64_t)), off += sizeof(int64_t);
     uint8_t out[8];
     crypto_shorthash_siphash24(out, buf, off, e->grant_key);
     free(buf);
@@ -88,7 +93,7 @@ static uint64_t grant_hash(const rc_edge_t *e, const rc_jwt_claims_t *c)
 
 static int grant_is(const rc_grant_t *g, const rc_jwt_claims_t *c)
 {
-    return !strcmp(g->sub, c->sub) && g->topics_len == c->topics_len && g->pub_len == c->pub_len &&
+    return !strcmp(g->sub, c->sub) && g->iat == c->iat && g->topics_len == c->topics_len && g->pub_len == c->pub_len &&
            (!c->topics_len || !memcmp(g->topics, c->topics, c->topics_len)) &&
            (!c->pub_len || !memcmp(g->pub, c->pub, c->pub_len));
 }
@@ -113,6 +118,7 @@ static rc_grant_t *grant_take(rc_edge_t *e, rc_jwt_claims_t *c)
     rc_grant_t *g = rc_xcalloc(1, sizeof(*g) + sl + 1);
     memcpy(g->sub, c->sub, sl + 1);
     g->hash = h;
+    g->iat = c->iat;
     g->refs = 1;
     g->topics = c->topics;
     g->topics_len = (uint32_t)c->topics_len;
@@ -158,6 +164,38 @@ void rc_auth_free(rc_edge_t *e)
     e->grants = NULL;
     e->grants_nb = 0;
     rc_jwt_keys_free(&e->jwt_keys);
+}
+
+/* A kick of the token's sub after the token was issued revokes it (the
+ * kick's own second does not: a token issued right after a kick must
+ * work). A token without iat cannot show it is newer. */
+static int revoked(const rc_edge_t *e, const rc_jwt_claims_t *cl)
+{
+    uint64_t kicked = rc_revoke_get(&e->log, cl->sub, strlen(cl->sub));
+    return kicked && (uint64_t)(cl->iat > 0 ? cl->iat : 0) < kicked;
+}
+
+void rc_auth_check_kicks(rc_edge_t *e)
+{
+    if (!e->auth_on)
+        return;
+    uint64_t gen = rc_revoke_gen(&e->log);
+    if (gen == e->revoke_seen)
+        return;
+    e->revoke_seen = gen;
+    uint32_t closed = 0;
+    for (uint32_t fd = 0; fd < e->by_fd_cap; fd++) {
+        rc_conn_t *c = e->by_fd[fd];
+        if (!c || !c->grant || c->state != RC_CONN_OPEN)
+            continue;
+        uint64_t kicked = rc_revoke_get(&e->log, c->grant->sub, strlen(c->grant->sub));
+        if (kicked && (uint64_t)(c->grant->iat > 0 ? c->grant->iat : 0) < kicked) {
+            rc_conn_close(e, c, RC_CLOSE_GOING_AWAY);
+            closed++;
+        }
+    }
+    if (closed)
+        rc_textlog("info", "msg=\"kicked users disconnected\" connections=%u", closed);
 }
 
 /* The token's expiry on the monotonic clock, where the timing wheel runs.
@@ -228,6 +266,11 @@ int rc_auth_handshake(rc_edge_t *e, rc_conn_t *c, const rc_ws_request_t *req, co
     sodium_memzero(tok, sizeof(tok));
     if (r < 0)
         return -1;
+    if (revoked(e, &cl)) {
+        rc_jwt_claims_free(&cl);
+        *why = "revoked: its user was disconnected after it was issued";
+        return -1;
+    }
     set_expiry(e, c, cl.exp, wall, 0);
     c->grant = grant_take(e, &cl);
     return 0;
@@ -299,6 +342,11 @@ void rc_session_on_push(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m, rc_su
     if (!c->grant || strcmp(cl.sub, c->grant->sub) != 0) {
         rc_jwt_claims_free(&cl);
         refuse_refresh(e, c, m, "a token for another sub");
+        return;
+    }
+    if (revoked(e, &cl)) {
+        rc_jwt_claims_free(&cl);
+        refuse_refresh(e, c, m, "revoked: its user was disconnected after it was issued");
         return;
     }
     int64_t exp = cl.exp;

@@ -26,6 +26,7 @@ typedef struct rc_grant {
     uint64_t hash;
     uint32_t refs;
     uint32_t topics_len, pub_len;
+    int64_t iat;            /* the token's iat: a kick after it revokes it (0: none, revoked by any kick) */
     char *topics, *pub;     /* NUL-separated patterns */
     char sub[];             /* NUL-terminated */
 } rc_grant_t;
@@ -45,6 +46,10 @@ int rc_auth_may_join(const struct rc_edge *e, const struct rc_conn *c, rc_slice_
 int rc_session_topic(const struct rc_edge *e, rc_slice_t topic);
 void rc_session_on_join(struct rc_edge *e, struct rc_conn *c, struct rc_sub *s);
 void rc_session_on_push(struct rc_edge *e, struct rc_conn *c, const rc_phx_msg_t *m, struct rc_sub *s);
+
+/* Once a turn: when a user was kicked (the region's revoke_gen moved),
+ * closes with 1001 this edge's connections whose tokens the kick revoked. */
+void rc_auth_check_kicks(struct rc_edge *e);
 
 /* The connection goes: its grant is given back. */
 void rc_auth_release(struct rc_edge *e, struct rc_conn *c);

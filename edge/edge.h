@@ -167,6 +167,7 @@ typedef struct rc_edge {
     int auth_on;
     rc_jwt_keys_t jwt_keys;
     rc_jwt_policy_t jwt_pol;
+    uint64_t revoke_seen;   /* the region's revoke_gen when kicks were last applied */
     double refresh_lo, refresh_hi; /* jwt_refresh_window: fractions of the remaining lifetime */
     uint8_t grant_key[16];  /* SipHash key of the grant table */
     rc_grant_t **grants;

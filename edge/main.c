@@ -239,6 +239,7 @@ static void run(rc_edge_t *e)
         e->turn_msgs = 0;
         if (e->log_ready)
             rc_fanout_drain(e);
+        rc_auth_check_kicks(e); /* one load when nobody was kicked */
         int more = rc_replay_turn(e);
         more |= rc_out_flush_some(e, RC_FLUSH_BUDGET);
         rc_mem_enforce(e);

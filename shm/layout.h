@@ -14,6 +14,8 @@
  *   | edge slots      |  RC_SHM_NSLOTS x 256 B, each written by one edge
  *   +-----------------+  upring_off
  *   | upstream rings  |  one SPSC ring per slot, edge -> broker (shm/upring.h)
+ *   +-----------------+  revoke_off
+ *   | revocations     |  kicked users (shm/revoke.h)
  *   +-----------------+  index_off
  *   | topic index     |  topic hash -> position of its latest record
  *   +-----------------+  ring_off (page aligned)
@@ -80,7 +82,8 @@
  *              replacing index_full); topic_runs names new runs' epochs;
  *              slots count resumes (resumes, resumes_unrecovered),
  *              history pages (history_pages) and handshakes refused for
- *              their token (refused_auth)
+ *              their token (refused_auth); a revocation table follows the
+ *              upstream rings (revoke_off, shm/revoke.h)
  *
  * Clocks (common/clock.h): created_ns, a slot's started_ns, a record's
  * ts_ns and last_commit_ns are wall-clock; alive_mono_ns is monotonic.
@@ -174,7 +177,16 @@ typedef struct rc_shm_header {
      * by the writer; edges read it to name the epoch a topic with no entry
      * will start with. */
     _Atomic uint32_t topic_runs[RC_TOPIC_RUN_BUCKETS];
-    uint8_t pad7[RC_SHM_HEADER_SIZE - 7 * RC_CACHELINE - 4 * RC_TOPIC_RUN_BUCKETS];
+
+    /* Revocations (shm/revoke.h): users kicked with POST /api/disconnect,
+     * so that every edge, one started later or lapped included, refuses
+     * their older tokens. The table is written by the broker; revoke_gen
+     * moves with every kick, so an edge knows when to look. */
+    uint64_t revoke_off;            /* RC_SHM_REVOKE_ENTRIES entries */
+    _Atomic uint64_t revoke_gen;
+    _Atomic uint64_t revokes;       /* kicks written */
+    uint8_t pad8[RC_CACHELINE - 24];
+    uint8_t pad7[RC_SHM_HEADER_SIZE - 8 * RC_CACHELINE - 4 * RC_TOPIC_RUN_BUCKETS];
 } rc_shm_header_t;
 
 _Static_assert(sizeof(rc_shm_header_t) == RC_SHM_HEADER_SIZE, "header is one page");
@@ -186,6 +198,7 @@ _Static_assert(offsetof(rc_shm_header_t, wake_word) == 4 * RC_CACHELINE, "wake l
 _Static_assert(offsetof(rc_shm_header_t, wake_word) % 4 == 0, "futex word must be 4-aligned");
 _Static_assert(offsetof(rc_shm_header_t, up_word) == 6 * RC_CACHELINE, "upstream doorbell line");
 _Static_assert(offsetof(rc_shm_header_t, topic_runs) == 7 * RC_CACHELINE, "topic runs");
+_Static_assert(offsetof(rc_shm_header_t, revoke_off) == 7 * RC_CACHELINE + 4 * RC_TOPIC_RUN_BUCKETS, "revocation line");
 
 /* What every layout version keeps in place: enough to recognise a region
  * of any version and to retire it (shm/region.c). Never change this. */
@@ -277,6 +290,14 @@ struct rc_topic_entry {
 };
 _Static_assert(sizeof(struct rc_topic_entry) == 32, "index entry size");
 #define RC_INDEX_BUSY UINT64_MAX
+
+/* A revoked user: hash of the sub (0 = empty), and the wall-clock second
+ * of its latest kick: its tokens issued before it are refused. */
+struct rc_revoke_entry {
+    _Atomic uint64_t hash;
+    _Atomic uint64_t kicked_s;
+};
+#define RC_SHM_REVOKE_ENTRIES 8192u
 #define RC_INDEX_PROBES 32  /* linear probes: past them an entry is evicted */
 
 #define RC_REC_PAD 0x1u  /* filler to the end of the ring; skip to the start */

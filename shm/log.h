@@ -25,6 +25,7 @@ typedef struct rc_log {
     rc_shm_slot_t *slots;
     uint8_t *ring;
     rc_topic_entry_t *index;
+    struct rc_revoke_entry *revoke; /* RC_SHM_REVOKE_ENTRIES (shm/revoke.h) */
     uint64_t index_mask;
     uint64_t cap;    /* ring capacity (power of two) */
     uint64_t mask;

@@ -228,3 +228,26 @@ test('auth = jwt: 1,000 tokens sharing one exp over two edges get refresh moment
   const distinct = new Set(got.map((g) => g.ms)).size;
   assert.ok(distinct > 0.97 * N, `${distinct} distinct refresh moments of ${N}`);
 });
+
+test('kick: POST /api/disconnect closes a user on every edge with 1001 and revokes its older tokens', async (t) => {
+  const cluster = await startCluster({ edges: 2, extra: ['--auth', 'jwt', '--jwt_keys', keys] });
+  const old = sign('HS256', secret, claims({ iat: now() - 30 }));
+  const victims = Array.from({ length: 8 }, () => connect(cluster, { params: { token: old } }));
+  const other = connect(cluster, { params: { token: sign('HS256', secret, claims({ sub: '7', topics: ['room:lobby'] })) } });
+  t.after(() => { for (const c of [...victims, other]) c.socket.disconnect(); cluster.stopAndCheck(); });
+  for (const c of [...victims, other]) assert.equal(await join(c.socket, 'room:lobby'), 'ok');
+  const h = await (await fetch(`${cluster.brokerUrl}/healthz`)).json();
+  assert.ok(h.edges.every((e) => e.connections > 0), `both edges hold clients: ${JSON.stringify(h.edges)}`);
+  const res = await fetch(`${cluster.brokerUrl}/api/disconnect`, { method: 'POST', body: JSON.stringify({ user: '42' }) });
+  assert.equal(res.status, 200);
+  const { revoked_before: kicked } = await res.json();
+  await waitFor(() => victims.every((c) => c.closes.length > 0), 5000, 'every connection of the user closed');
+  for (const c of victims) assert.equal(c.closes[0], 1001);
+  assert.deepEqual(other.closes, [], 'another user is untouched');
+  assert.equal(await status(cluster, old), 403, 'the old token is refused');
+  assert.equal(await status(cluster, sign('HS256', secret, claims({ iat: kicked }))), 101, 'a token issued after the kick');
+  assert.equal(await status(cluster, sign('HS256', secret, claims())), 101);
+  const bad = await fetch(`${cluster.brokerUrl}/api/disconnect`, { method: 'POST', body: '{"user": 5}' });
+  assert.equal(bad.status, 400);
+  assert.equal(await metric(cluster, 'ringcast_disconnects_total'), 1);
+});
