@@ -42,6 +42,7 @@ const rc_opt_t rc_opts[] = {
     {"jwt_audience", "", RC_OPT_EDGE, "with `auth = jwt`: the `aud` a token must name (empty: not checked)"},
     {"jwt_issuer", "", RC_OPT_EDGE, "with `auth = jwt`: the `iss` a token must carry (empty: not checked)"},
     {"jwt_refresh_window", "0.5-0.9", RC_OPT_EDGE, "with `auth = jwt`: the part of a token's remaining lifetime in which a client is asked to refresh, as fractions LO-HI: the `refresh` push on `ringcast:session` says a moment drawn uniformly in it; a connection that does not refresh in-band is closed with 4001 at such a moment, so clients whose tokens share an expiry do not reconnect at once"},
+    {"max_conns_per_user", "0", RC_OPT_EDGE, "with `auth = jwt`: connections one user (the token's `sub`) may hold on this machine, over all its edges; past it the handshake gets 503 + jittered Retry-After (the new connection is refused; the user's open ones are never closed for it); 0: no limit"},
     {"jwt_leeway_s", "5", RC_OPT_EDGE, "with `auth = jwt`: seconds of clock skew allowed on `exp` and `nbf` (0..300)"},
     {"revoke_ttl_s", "86400", RC_OPT_BROKER, "how long a `POST /api/disconnect` revokes the user's older tokens: longer than any token lives (its entry in the region's revocation table may then be reused)"},
     {"max_replay", "1000", RC_OPT_EDGE, "most events a join with `since` replays; further behind, the join answers `recovered: false` and replays nothing"},

@@ -19,12 +19,19 @@
 #include "proto/close_codes.h"
 #include "common/textlog.h"
 #include "shm/revoke.h"
+#include "shm/slots.h"
+#include "shm/user_conns.h"
 
 int rc_auth_init(rc_edge_t *e)
 {
     const char *mode = rc_cfg_str(&e->cfg, "auth");
-    if (!strcmp(mode, "off"))
+    if (!strcmp(mode, "off")) {
+        if (strcmp(rc_cfg_str(&e->cfg, "max_conns_per_user"), "0")) {
+            fprintf(stderr, "max_conns_per_user needs auth = jwt (a user is a token's sub)\n");
+            return -EINVAL;
+        }
         return 0;
+    }
     if (strcmp(mode, "jwt")) {
         fprintf(stderr, "auth must be off or jwt (got '%s')\n", mode);
         return -EINVAL;
@@ -49,6 +56,10 @@ int rc_auth_init(rc_edge_t *e)
     e->refresh_hi = *end == '-' ? strtod(end + 1, &end) : -1;
     if (*end || !(e->refresh_lo > 0 && e->refresh_lo <= e->refresh_hi && e->refresh_hi < 1)) {
         fprintf(stderr, "jwt_refresh_window must be LO-HI, fractions with 0 < LO <= HI < 1 (got '%s')\n", win);
+        return -EINVAL;
+    }
+    if (rc_cfg_u64(&e->cfg, "max_conns_per_user", &e->max_conns_per_user) || e->max_conns_per_user > 1000000) {
+        fprintf(stderr, "max_conns_per_user must be 0..1000000\n");
         return -EINVAL;
     }
     randombytes_buf(e->grant_key, sizeof(e->grant_key));
@@ -150,6 +161,14 @@ void rc_auth_release(rc_edge_t *e, rc_conn_t *c)
     free(g);
 }
 
+void rc_auth_conn_free(rc_edge_t *e, rc_conn_t *c)
+{
+    if ((c->flags & RC_CF_USER_COUNTED) && c->grant)
+        rc_user_conns_leave(&e->log, e->slot_idx, c->grant->sub, strlen(c->grant->sub));
+    c->flags &= ~RC_CF_USER_COUNTED;
+    rc_auth_release(e, c);
+}
+
 void rc_auth_free(rc_edge_t *e)
 {
     for (size_t i = 0; i < e->grants_nb; i++)
@@ -190,6 +209,7 @@ void rc_auth_check_kicks(rc_edge_t *e)
             continue;
         uint64_t kicked = rc_revoke_get(&e->log, c->grant->sub, strlen(c->grant->sub));
         if (kicked && (uint64_t)(c->grant->iat > 0 ? c->grant->iat : 0) < kicked) {
+            RC_SLOT_ADD(e->slot, kicks_revoked, 1);
             rc_conn_close(e, c, RC_CLOSE_GOING_AWAY);
             closed++;
         }
@@ -273,6 +293,19 @@ int rc_auth_handshake(rc_edge_t *e, rc_conn_t *c, const rc_ws_request_t *req, co
     }
     set_expiry(e, c, cl.exp, wall, 0);
     c->grant = grant_take(e, &cl);
+    if (e->max_conns_per_user) {
+        const char *sub = c->grant->sub;
+        int u = rc_user_conns_enter(&e->log, e->slot_idx, sub, strlen(sub), (uint32_t)e->max_conns_per_user);
+        if (u == -EDQUOT) {
+            rc_auth_release(e, c);
+            *why = "the user is at max_conns_per_user";
+            return RC_AUTH_BUSY;
+        }
+        if (u == 0)
+            c->flags |= RC_CF_USER_COUNTED;
+        else
+            RC_SLOT_ADD(e->slot, user_table_full, 1); /* admitted, not counted */
+    }
     return 0;
 }
 
@@ -314,6 +347,7 @@ void rc_session_on_join(rc_edge_t *e, rc_conn_t *c, rc_sub_t *s)
 
 static void refuse_refresh(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m, const char *why)
 {
+    RC_SLOT_ADD(e->slot, refreshes_refused, 1);
     char resp[160];
     int n = snprintf(resp, sizeof(resp), "{\"reason\":\"%s\"}", why);
     rc_channel_reply(e, c, m->join_ref, m->ref, m->topic, "error", rc_slice(resp, (size_t)n));
@@ -354,6 +388,7 @@ void rc_session_on_push(rc_edge_t *e, rc_conn_t *c, const rc_phx_msg_t *m, rc_su
     c->grant = grant_take(e, &cl);
     set_expiry(e, c, exp, wall, 1);
     rc_wheel_add(e, c);
+    RC_SLOT_ADD(e->slot, refreshes, 1);
     rc_channel_reply(e, c, m->join_ref, m->ref, m->topic, "ok", RC_SLICE_LIT("{}"));
     /* Channels the new claims no longer cover end here, with phx_close, so
      * the client does not rejoin them. */

@@ -35,8 +35,10 @@ typedef struct rc_grant {
 int rc_auth_init(struct rc_edge *e);
 void rc_auth_free(struct rc_edge *e);
 
-/* At the upgrade: 0 (c holds its grant and expiry, or auth is off), or
- * -1 with *why for the 403. */
+/* At the upgrade: 0 (c holds its grant and expiry, or auth is off), -1
+ * with *why for the 403, or RC_AUTH_BUSY for a 503 (the user holds
+ * max_conns_per_user connections on this machine already). */
+#define RC_AUTH_BUSY (-2)
 int rc_auth_handshake(struct rc_edge *e, struct rc_conn *c, const rc_ws_request_t *req, const char **why);
 
 /* Whether c may join topic. */
@@ -51,7 +53,10 @@ void rc_session_on_push(struct rc_edge *e, struct rc_conn *c, const rc_phx_msg_t
  * closes with 1001 this edge's connections whose tokens the kick revoked. */
 void rc_auth_check_kicks(struct rc_edge *e);
 
-/* The connection goes: its grant is given back. */
+/* Its grant is given back (the connection goes, or its token is replaced). */
 void rc_auth_release(struct rc_edge *e, struct rc_conn *c);
+
+/* The connection goes: its grant, and its place in max_conns_per_user. */
+void rc_auth_conn_free(struct rc_edge *e, struct rc_conn *c);
 
 #endif

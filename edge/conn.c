@@ -87,7 +87,7 @@ void rc_conn_free_pending(rc_edge_t *e)
         e->io->conn_free(e, c);
         rc_conn_free_input(e, c);
         rc_admit_release(e, c);
-        rc_auth_release(e, c);
+        rc_auth_conn_free(e, c);
         free(c->subs);
         close(c->fd);
         e->by_fd[c->fd] = NULL;

@@ -44,6 +44,7 @@ enum rc_conn_flag {
     RC_CF_PROXY_HDR = 1 << 8,     /* from a trusted proxy: a PROXY header comes first */
     RC_CF_LOST = 1 << 9,          /* may have missed events (the reader was lapped): 4009 is scheduled */
     RC_CF_LINGER = 1 << 10,       /* only the write side is shut: input is read and dropped until the peer closes */
+    RC_CF_USER_COUNTED = 1 << 11, /* counted in the region's connections per user (max_conns_per_user) */
 };
 
 typedef struct rc_sub {
@@ -168,6 +169,7 @@ typedef struct rc_edge {
     rc_jwt_keys_t jwt_keys;
     rc_jwt_policy_t jwt_pol;
     uint64_t revoke_seen;   /* the region's revoke_gen when kicks were last applied */
+    uint64_t max_conns_per_user; /* per machine, over every edge (shm/user_conns.h); 0: no limit */
     double refresh_lo, refresh_hi; /* jwt_refresh_window: fractions of the remaining lifetime */
     uint8_t grant_key[16];  /* SipHash key of the grant table */
     rc_grant_t **grants;

@@ -92,7 +92,15 @@ int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len
     if (vr < 0 || strncmp(vsn, "2.", 2) != 0)
         return refuse(e, c, RC_HTTP_FORBIDDEN, "unsupported serializer version: ringcast speaks vsn=2.0.0");
     /* The token, as Phoenix does it: refused with 403, never upgraded. */
-    if (rc_auth_handshake(e, c, &req, &why) < 0) {
+    int ar = rc_auth_handshake(e, c, &req, &why);
+    if (ar == RC_AUTH_BUSY) {
+        RC_SLOT_ADD(e->slot, refused_user, 1);
+        static rc_textlog_limit_t lim;
+        if (rc_textlog_allow(&lim, 10))
+            rc_textlog("warn", "msg=\"connection refused with 503\" why=\"max_conns_per_user\" suppressed=%lu", lim.suppressed);
+        return rc_handshake_refuse_busy(e, c, "too many connections for this user");
+    }
+    if (ar < 0) {
         RC_SLOT_ADD(e->slot, refused_auth, 1);
         static rc_textlog_limit_t lim;
         if (rc_textlog_allow(&lim, 10))

@@ -86,6 +86,7 @@ static void expire(rc_edge_t *e, rc_conn_t *c)
 {
     if (c->state == RC_CONN_OPEN && c->exp_s && e->wheel_now >= c->exp_s) {
         /* The token expired (auth = jwt): the client reconnects with a new one. */
+        RC_SLOT_ADD(e->slot, expiries, 1);
         rc_conn_close(e, c, RC_CLOSE_TOKEN_EXPIRED);
         return;
     }

@@ -11,11 +11,13 @@
  *   +-----------------+  0
  *   | header (4 KiB)  |  magic, layout, epoch, capacities; writer positions
  *   +-----------------+  RC_SHM_SLOTS_OFF
- *   | edge slots      |  RC_SHM_NSLOTS x 256 B, each written by one edge
+ *   | edge slots      |  RC_SHM_NSLOTS x 512 B, each written by one edge
  *   +-----------------+  upring_off
  *   | upstream rings  |  one SPSC ring per slot, edge -> broker (shm/upring.h)
  *   +-----------------+  revoke_off
  *   | revocations     |  kicked users (shm/revoke.h)
+ *   +-----------------+  users_off
+ *   | user counts     |  connections per (user, edge) (shm/user_conns.h)
  *   +-----------------+  index_off
  *   | topic index     |  topic hash -> position of its latest record
  *   +-----------------+  ring_off (page aligned)
@@ -84,6 +86,11 @@
  *              history pages (history_pages) and handshakes refused for
  *              their token (refused_auth); a revocation table follows the
  *              upstream rings (revoke_off, shm/revoke.h)
+ *   version 6  slots are 512 B and count the auth events (expiries,
+ *              refreshes, refreshes_refused, kicks_revoked, refused_user,
+ *              user_table_full); a table of connections per (user, edge)
+ *              follows the revocations (users_off, shm/user_conns.h), written
+ *              by the edges
  *
  * Clocks (common/clock.h): created_ns, a slot's started_ns, a record's
  * ts_ns and last_commit_ns are wall-clock; alive_mono_ns is monotonic.
@@ -96,10 +103,10 @@
 #include <stdint.h>
 
 #define RC_SHM_MAGIC 0x54534143474e4952ull /* "RINGCAST" little-endian */
-#define RC_SHM_LAYOUT 5u
+#define RC_SHM_LAYOUT 6u
 #define RC_SHM_HEADER_SIZE 4096u
 #define RC_SHM_NSLOTS 64u
-#define RC_SHM_SLOT_SIZE 256u
+#define RC_SHM_SLOT_SIZE 512u
 #define RC_SHM_SLOTS_OFF RC_SHM_HEADER_SIZE
 #define RC_SHM_UPRINGS_OFF (RC_SHM_SLOTS_OFF + RC_SHM_NSLOTS * RC_SHM_SLOT_SIZE)
 #define RC_CACHELINE 64
@@ -185,7 +192,10 @@ typedef struct rc_shm_header {
     uint64_t revoke_off;            /* RC_SHM_REVOKE_ENTRIES entries */
     _Atomic uint64_t revoke_gen;
     _Atomic uint64_t revokes;       /* kicks written */
-    uint8_t pad8[RC_CACHELINE - 24];
+    /* Connections per (user, edge) for max_conns_per_user
+     * (shm/user_conns.h), written by the edges. */
+    uint64_t users_off;             /* RC_SHM_USER_ENTRIES entries */
+    uint8_t pad8[RC_CACHELINE - 32];
     uint8_t pad7[RC_SHM_HEADER_SIZE - 8 * RC_CACHELINE - 4 * RC_TOPIC_RUN_BUCKETS];
 } rc_shm_header_t;
 
@@ -254,7 +264,13 @@ typedef struct rc_shm_slot {
     _Atomic uint64_t resumes_unrecovered; /* of those, answered recovered: false */
     _Atomic uint64_t history_pages;/* history pages answered */
     _Atomic uint64_t refused_auth; /* 403 at the handshake: token missing or not valid (also in refused) */
-    uint8_t pad[RC_SHM_SLOT_SIZE - 8 - 31 * 8];
+    _Atomic uint64_t expiries;     /* closed with 4001: the token expired, or was not refreshed in time */
+    _Atomic uint64_t refreshes;    /* in-band refreshes accepted */
+    _Atomic uint64_t refreshes_refused; /* in-band refreshes answered error */
+    _Atomic uint64_t kicks_revoked;/* closed with 1001: the user was disconnected (POST /api/disconnect) */
+    _Atomic uint64_t refused_user; /* 503 past max_conns_per_user (also in refused) */
+    _Atomic uint64_t user_table_full; /* admitted uncounted: no free entry in the user table */
+    uint8_t pad[RC_SHM_SLOT_SIZE - 8 - 37 * 8];
 } rc_shm_slot_t;
 
 _Static_assert(sizeof(rc_shm_slot_t) == RC_SHM_SLOT_SIZE, "slot size");
@@ -298,6 +314,17 @@ struct rc_revoke_entry {
     _Atomic uint64_t kicked_s;
 };
 #define RC_SHM_REVOKE_ENTRIES 8192u
+
+/* A user's connections on one edge (shm/user_conns.h): hash of the sub (0 =
+ * never used), the owning slot and its generation (0 = given up), and the
+ * count. */
+struct rc_user_entry {
+    _Atomic uint64_t hash;
+    _Atomic uint32_t owner;
+    _Atomic uint32_t count;
+};
+_Static_assert(sizeof(struct rc_user_entry) == 16, "user entry size");
+#define RC_SHM_USER_ENTRIES 131072u
 #define RC_INDEX_PROBES 32  /* linear probes: past them an entry is evicted */
 
 #define RC_REC_PAD 0x1u  /* filler to the end of the ring; skip to the start */

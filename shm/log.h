@@ -26,6 +26,7 @@ typedef struct rc_log {
     uint8_t *ring;
     rc_topic_entry_t *index;
     struct rc_revoke_entry *revoke; /* RC_SHM_REVOKE_ENTRIES (shm/revoke.h) */
+    struct rc_user_entry *users;    /* RC_SHM_USER_ENTRIES (shm/user_conns.h) */
     uint64_t index_mask;
     uint64_t cap;    /* ring capacity (power of two) */
     uint64_t mask;

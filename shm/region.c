@@ -119,11 +119,16 @@ static uint64_t revoke_off_of(const rc_log_geometry_t *g)
     return page_up(RC_SHM_UPRINGS_OFF + RC_SHM_NSLOTS * (RC_UPRING_HDR + g->upring_size));
 }
 
+static uint64_t users_off_of(const rc_log_geometry_t *g)
+{
+    return page_up(revoke_off_of(g) + RC_SHM_REVOKE_ENTRIES * sizeof(struct rc_revoke_entry));
+}
+
 /* Offsets of every part for a geometry; returns the region size. */
 static uint64_t place(const rc_log_geometry_t *g, uint64_t *upring_off, uint64_t *index_off, uint64_t *ring_off)
 {
     *upring_off = RC_SHM_UPRINGS_OFF;
-    *index_off = page_up(revoke_off_of(g) + RC_SHM_REVOKE_ENTRIES * sizeof(struct rc_revoke_entry));
+    *index_off = page_up(users_off_of(g) + RC_SHM_USER_ENTRIES * sizeof(struct rc_user_entry));
     *ring_off = page_up(*index_off + g->index_entries * sizeof(rc_topic_entry_t));
     return *ring_off + g->ring_capacity;
 }
@@ -138,6 +143,7 @@ static void bind_views(rc_log_t *log)
     log->index = (rc_topic_entry_t *)(base + log->hdr->index_off);
     log->index_mask = log->hdr->index_entries - 1;
     log->revoke = (struct rc_revoke_entry *)(base + log->hdr->revoke_off);
+    log->users = (struct rc_user_entry *)(base + log->hdr->users_off);
 }
 
 /* A region is ours to continue only if everything it says about itself is
@@ -156,7 +162,8 @@ static int header_valid(const rc_shm_header_t *h, size_t size)
     if (!pow2(g.ring_capacity) || !pow2(g.index_entries) || !pow2(g.upring_size) || g.ring_capacity < 65536)
         return 0;
     if (place(&g, &up, &ix, &ro) != size || h->region_size != size || h->upring_off != up || h->index_off != ix ||
-        h->ring_off != ro || h->revoke_off != revoke_off_of(&g))
+        h->ring_off != ro || h->revoke_off != revoke_off_of(&g) ||
+        h->users_off != users_off_of(&g))
         return 0;
     uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
     uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
@@ -230,6 +237,7 @@ static int create_region(rc_log_t *log, const rc_log_geometry_t *g)
     h->upring_size = g->upring_size;
     h->index_off = ix;
     h->revoke_off = revoke_off_of(g);
+    h->users_off = users_off_of(g);
     h->index_entries = g->index_entries;
     h->ring_off = ro;
     h->ring_capacity = g->ring_capacity;

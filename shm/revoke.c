@@ -8,15 +8,7 @@
 
 static uint64_t key_of(const rc_log_t *log, const char *sub, size_t len)
 {
-    /* the same keyed hash as topics, in its own domain: a sub and a topic
-     * of the same name do not share a value */
-    char buf[4 + 256];
-    if (len > 255)
-        len = 255;
-    buf[0] = 's', buf[1] = 'u', buf[2] = 'b', buf[3] = ':';
-    for (size_t i = 0; i < len; i++)
-        buf[4 + i] = sub[i];
-    return rc_topic_index_key_of(rc_topic_hash64(log->hdr->topic_key, buf, 4 + len));
+    return rc_domain_key(log, "sub:", sub, len);
 }
 
 int rc_revoke_put(rc_log_t *log, const char *sub, size_t len, uint64_t now_s, uint64_t ttl_s)

@@ -18,6 +18,16 @@ uint64_t rc_topic_hash64(const uint8_t key[RC_TOPIC_KEY_BYTES], const char *topi
     return h;
 }
 
+uint64_t rc_domain_key(const rc_log_t *log, const char dom[4], const char *name, size_t len)
+{
+    char buf[4 + 255];
+    if (len > 255)
+        len = 255;
+    memcpy(buf, dom, 4);
+    memcpy(buf + 4, name, len);
+    return rc_topic_index_key_of(rc_topic_hash64(log->hdr->topic_key, buf, 4 + len));
+}
+
 static unsigned run_bucket(uint64_t key) { return (unsigned)(key >> 55) & (RC_TOPIC_RUN_BUCKETS - 1); }
 
 uint64_t rc_topic_run_epoch(const rc_log_t *log, uint64_t key)

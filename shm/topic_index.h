@@ -45,6 +45,11 @@ static inline uint64_t rc_topic_index_key(const rc_log_t *log, const char *topic
     return rc_topic_index_key_of(rc_topic_hash64(log->hdr->topic_key, topic, len));
 }
 
+/* A never-zero keyed hash of a name in a domain of its own (dom: four
+ * bytes, such as "sub:"), so that a user and a topic of the same name do
+ * not share a value. Names past 255 bytes are hashed on their first 255. */
+uint64_t rc_domain_key(const rc_log_t *log, const char dom[4], const char *name, size_t len);
+
 enum { RC_INDEX_FOUND = 1, RC_INDEX_EMPTY, RC_INDEX_REUSED, RC_INDEX_EVICTED };
 
 /* Writer: the entry of key (*kind FOUND), or the one to claim for it: an

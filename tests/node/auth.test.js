@@ -251,3 +251,56 @@ test('kick: POST /api/disconnect closes a user on every edge with 1001 and revok
   assert.equal(bad.status, 400);
   assert.equal(await metric(cluster, 'ringcast_disconnects_total'), 1);
 });
+
+test('max_conns_per_user: past it a handshake gets 503 with Retry-After, counted over both edges; a closed or crashed edge gives its places back', async (t) => {
+  const R = require('./lib/resilience');
+  const limit = 10;
+  const cluster = await startCluster({ edges: 2, extra: ['--auth', 'jwt', '--jwt_keys', keys, '--max_conns_per_user', String(limit)] });
+  const tok = sign('HS256', secret, claims());
+  const mine = Array.from({ length: limit }, () => connect(cluster, { params: { token: tok } }));
+  const other = connect(cluster, { params: { token: sign('HS256', secret, claims({ sub: '7', topics: ['room:lobby'] })) } });
+  t.after(() => { for (const c of [...mine, other]) c.socket.disconnect(); cluster.stopAndCheck(); });
+  for (const c of [...mine, other]) assert.equal(await join(c.socket, 'room:lobby'), 'ok');
+  const h = await (await fetch(`${cluster.brokerUrl}/healthz`)).json();
+  assert.ok(h.edges.every((e) => e.connections > 0), `both edges hold the user's connections: ${JSON.stringify(h.edges)}`);
+  // Whichever edge takes it, the eleventh is refused: the count is the machine's.
+  for (let i = 0; i < 4; i++) {
+    const c = await new RawClient(cluster.edgePort).connect(handshake(`/socket/websocket?vsn=2.0.0&token=${tok}`));
+    await c.until((x) => x.http !== null, 3000, 'an answer');
+    c.destroy();
+    assert.match(c.http, /^HTTP\/1\.1 503/, 'past max_conns_per_user');
+    assert.match(c.http, /\r\nRetry-After: ([1-9]|10)\r\n/i);
+    assert.ok(!c.http.includes(tok), 'the answer never holds the token');
+  }
+  assert.equal(await metric(cluster, 'ringcast_edge_refused_user_total'), 4);
+  assert.equal(await status(cluster, sign('HS256', secret, claims({ sub: '7' }))), 101, 'another user is not limited');
+  assert.deepEqual(mine.flatMap((c) => c.closes), [], 'the user\'s open connections are never closed for it');
+  // One closes: its place is free again.
+  mine[0].socket.disconnect();
+  const held = [];
+  const hold = async () => {
+    const c = await new RawClient(cluster.edgePort).connect(handshake(`/socket/websocket?vsn=2.0.0&token=${tok}`));
+    await c.until((x) => x.http !== null, 3000, 'an answer');
+    if (c.http.startsWith('HTTP/1.1 101')) { held.push(c); return 101; }
+    c.destroy();
+    return Number(c.http.split(' ')[1]);
+  };
+  t.after(() => { for (const c of held) c.destroy(); });
+  await R.until(async () => (await hold()) === 101, 3000, 'a place after a close');
+  assert.equal(await hold(), 503, 'and only one');
+  // An edge crashes: the places its connections held come back without it
+  // cleaning up (the restarted edge takes the slot with a new generation).
+  const victim = R.pidOf(cluster, 'edge.2');
+  const h2 = (await (await fetch(`${cluster.brokerUrl}/healthz`)).json()).edges;
+  process.kill(victim, 'SIGKILL');
+  await R.until(async () => {
+    const p = (await R.statusJson(cluster)).processes.find((x) => x.name === 'edge.2');
+    return p && p.state === 'running' && p.pid !== victim;
+  }, 10000, 'edge restarted');
+  const lost = mine.slice(1).filter((c) => c.closes.length > 0).length;
+  assert.ok(lost > 0, `the killed edge held some of the user's connections: ${JSON.stringify(h2)}`);
+  const lostHeld = held.filter((c) => c.closed).length;
+  let ok = 0;
+  for (let i = 0; i < lost + lostHeld + 2; i++) ok += (await hold()) === 101 ? 1 : 0;
+  assert.equal(ok, lost + lostHeld, 'exactly the crashed edge\'s places came back');
+});
