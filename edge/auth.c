@@ -41,6 +41,7 @@ int rc_auth_init(rc_edge_t *e)
         fprintf(stderr, "%s\n", err);
         return -EINVAL;
     }
+    rc_jwt_keys_remember(&e->jwt_keys, 8192); /* 288 KiB: reconnects skip the signature check */
     const char *aud = rc_cfg_str(&e->cfg, "jwt_audience"), *iss = rc_cfg_str(&e->cfg, "jwt_issuer");
     uint64_t leeway;
     if (rc_cfg_u64(&e->cfg, "jwt_leeway_s", &leeway) || leeway > 300) {

@@ -42,10 +42,23 @@ typedef struct rc_jwt_key {
     size_t len;
 } rc_jwt_key_t;
 
+typedef struct rc_jwt_seen rc_jwt_seen_t;
+
 typedef struct rc_jwt_keys {
     rc_jwt_key_t k[RC_JWT_MAX_KEYS];
     unsigned n;
+    rc_jwt_seen_t *seen;  /* signatures already verified; NULL: none kept */
 } rc_jwt_keys_t;
+
+/* Keeps the last `entries` (a power of two) signatures verified, as the
+ * BLAKE2b-256 of the whole token and the key that verified it, so that a
+ * client reconnecting with the token it already used skips the signature
+ * check: libjwt 1.10 parses a PEM key again for every token it checks,
+ * about 0.25 ms with OpenSSL 3, more than the RSA or ECDSA check itself.
+ * A signature's validity is a pure function of the token's bytes and the
+ * key, so remembering it changes no answer; every claim (exp, nbf, aud,
+ * ...) is still checked on every use. Single-threaded: one per edge. */
+int rc_jwt_keys_remember(rc_jwt_keys_t *ks, unsigned entries);
 
 /* Loads `jwt_keys`: comma-separated `ALG:file:PATH[:KID]`. Returns 0, or
  * -EINVAL with a message in err (the file's contents are never in it). */

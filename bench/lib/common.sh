@@ -130,12 +130,13 @@ cpu_busy_1s() {
         t = y[1] - x[1]; i = y[2] - x[2]; printf "%.0f\n", (t > 0 ? 100 * (t - i) / t : 0) }'
 }
 wait_quiet() {
-    local limit=${BENCH_QUIET_WAIT:-30} busy i
+    local limit=${BENCH_QUIET_WAIT:-30} busy="" i
     for ((i = 0; i < limit; i++)); do
         busy=$(cpu_busy_1s)
         [ "$busy" -lt 25 ] && break
         [ $i -eq 0 ] && log "machine busy (${busy}% CPU); waiting up to ${limit}s for it to calm down"
     done
+    [ -n "$busy" ] || busy=$(cpu_busy_1s) # BENCH_QUIET_WAIT=0: measure once, do not wait
     CPU_BUSY_BEFORE=$busy QUIET_WAITED=$i
     log "CPU busy before the run: ${busy}% (waited ${i}s); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }

@@ -254,12 +254,13 @@ void rc_lg_conn_start(rc_lg_ctx_t *ctx, rc_lg_conn_t *c, uint64_t now)
 static void send_handshake(rc_lg_ctx_t *ctx, rc_lg_conn_t *c)
 {
     const rc_lg_opts_t *o = ctx->o;
-    char path[512], req[1024];
-    const char *pct = strstr(o->path, "%d");
+    char path[6144], req[8192]; /* a connect token of up to 4 KiB fits */
+    const char *base = ctx->paths ? ctx->paths[c->idx % ctx->npaths] : o->path;
+    const char *pct = strstr(base, "%d");
     if (pct)
-        snprintf(path, sizeof(path), "%.*s%u%s", (int)(pct - o->path), o->path, topic_of(ctx, c), pct + 2);
+        snprintf(path, sizeof(path), "%.*s%u%s", (int)(pct - base), base, topic_of(ctx, c), pct + 2);
     else
-        snprintf(path, sizeof(path), "%s", o->path);
+        snprintf(path, sizeof(path), "%s", base);
     if (o->mode == RC_LG_PHOENIX && !strstr(path, "vsn=")) {
         size_t l = strlen(path);
         snprintf(path + l, sizeof(path) - l, "%svsn=2.0.0", strchr(path, '?') ? "&" : "?");

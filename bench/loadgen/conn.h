@@ -47,6 +47,7 @@ typedef struct rc_lg_opts {
     int reconnect;             /* reconnect on the Phoenix backoff after a close */
     uint32_t max_frame;        /* largest message accepted (1009 otherwise) */
     const char *join_params;   /* file: line t is the join payload of topic t (a resume's since) */
+    const char *paths;         /* file: line i is the request path of connection i (mod lines), instead of path */
 } rc_lg_opts_t;
 
 #define RC_LG_CLOSE_SLOTS 16
@@ -96,6 +97,8 @@ typedef struct rc_lg_ctx {
     int ending;                /* the run is over: no more reconnects */
     uint64_t *expect_topic;    /* per-topic counts from --expect-from, or NULL */
     char **join_payload;       /* per topic, from --join-params, or NULL ({}) */
+    char **paths;              /* from --paths, or NULL (o->path) */
+    uint32_t npaths;
 } rc_lg_ctx_t;
 
 enum rc_lg_state {

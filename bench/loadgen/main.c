@@ -43,6 +43,7 @@ static const char usage[] =
     "      receive n = 1..E of its topic (start the publisher after all have joined)\n"
     "  --reconnect (reconnect on the Phoenix client's backoff) --max-frame BYTES (1048576)\n"
     "  --join-params FILE: line t is the join payload of topic t (a resume: {\"since\": ...});\n"
+    "  --paths FILE: line i is connection i's request path (mod lines; each with its own token);\n"
     "    with --expect-events E, caught_up_ms is join sent -> event E (stderr: all-caught-up)\n"
     "publisher options:\n"
     "  --url http://127.0.0.1:4001/api/push --format ringcast|nchan --nchan-url http://H:P/pub/%s\n"
@@ -59,7 +60,7 @@ enum {
     OPT_MODE = 256, OPT_HOST, OPT_PORT, OPT_PATH, OPT_CONNS, OPT_RATE, OPT_TOPICS, OPT_PREFIX, OPT_HB,
     OPT_DURATION, OPT_SRC_IPS, OPT_FIRST, OPT_EXPECT, OPT_EXPECT_FROM, OPT_RECONNECT, OPT_MAX_FRAME, OPT_JOIN_PARAMS,
     OPT_JSON, OPT_URL, OPT_FORMAT, OPT_NCHAN_URL, OPT_PUB_CONNS, OPT_PAD, OPT_EVENT, OPT_HELP,
-    OPT_TRICKLE, OPT_JOINS, OPT_PAUSE, OPT_SRC_BASE,
+    OPT_TRICKLE, OPT_JOINS, OPT_PAUSE, OPT_SRC_BASE, OPT_PATHS,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +81,7 @@ static const struct option long_opts[] = {
     {"reconnect", no_argument, NULL, OPT_RECONNECT},
     {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
     {"join-params", required_argument, NULL, OPT_JOIN_PARAMS},
+    {"paths", required_argument, NULL, OPT_PATHS},
     {"json", required_argument, NULL, OPT_JSON},
     {"url", required_argument, NULL, OPT_URL},
     {"format", required_argument, NULL, OPT_FORMAT},
@@ -207,12 +209,43 @@ static int load_join_params(const rc_lg_opts_t *o, char ***out)
     return 0;
 }
 
+/* --paths: one request path per line (each with its own token, say);
+ * connection i takes line i modulo their number. */
+static int load_paths(const rc_lg_opts_t *o, rc_lg_ctx_t *ctx)
+{
+    FILE *f = fopen(o->paths, "r");
+    if (!f) {
+        fprintf(stderr, "loadgen: --paths %s: %s\n", o->paths, strerror(errno));
+        return -errno;
+    }
+    char line[6144];
+    uint32_t cap = 0;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (line[0] != '/')
+            continue;
+        if (ctx->npaths == cap) {
+            cap = cap ? cap * 2 : 1024;
+            ctx->paths = rc_xrealloc(ctx->paths, cap * sizeof(*ctx->paths));
+        }
+        ctx->paths[ctx->npaths++] = rc_xstrndup(line, strlen(line));
+    }
+    fclose(f);
+    if (!ctx->npaths) {
+        fprintf(stderr, "loadgen: --paths %s: no line starts with '/'\n", o->paths);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int run_clients(const rc_lg_opts_t *o, rc_lg_stats_t *st, int sigfd, double *elapsed)
 {
     rc_lg_ctx_t ctx = {.o = o, .st = st};
     uint32_t n = o->connections;
     int rc = 0;
     if (o->join_params && (rc = load_join_params(o, &ctx.join_payload)) < 0)
+        return rc;
+    if (o->paths && (rc = load_paths(o, &ctx)) < 0)
         return rc;
     ctx.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (ctx.epfd < 0)
@@ -309,6 +342,9 @@ static int run_clients(const rc_lg_opts_t *o, rc_lg_stats_t *st, int sigfd, doub
         for (uint32_t t = 0; t < o->topics; t++)
             free(ctx.join_payload[t]);
     free(ctx.join_payload);
+    for (uint32_t i = 0; i < ctx.npaths; i++)
+        free(ctx.paths[i]);
+    free(ctx.paths);
     free(ctx.rbuf);
     close(ctx.epfd);
     return rc;
@@ -390,6 +426,7 @@ int main(int argc, char **argv)
             o.max_frame = (uint32_t)v;
             break;
         case OPT_JOIN_PARAMS: o.join_params = optarg; break;
+        case OPT_PATHS: o.paths = optarg; break;
         case OPT_JSON: json = optarg; break;
         case OPT_URL: po.url = optarg; break;
         case OPT_FORMAT:

@@ -28,6 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!ks.n) {
         rc_jwt_keys_add(&ks, RC_JWT_HS256, NULL, "fuzz-secret", 11);
         rc_jwt_keys_add(&ks, RC_JWT_RS256, "rsa", rsa_pub, sizeof(rsa_pub) - 1);
+        rc_jwt_keys_remember(&ks, 64); /* as the edge does: remembered signatures too */
     }
     rc_jwt_policy_t pol = {.leeway_s = 5};
     rc_jwt_claims_t c;

@@ -102,9 +102,22 @@ test('auth = jwt: valid tokens of every algorithm connect; bad ones get 403 with
   // Tokens never reach the logs.
   const logs = fs.readdirSync(cluster.runDir).filter((f) => f.endsWith('.log'))
     .map((f) => fs.readFileSync(path.join(cluster.runDir, f), 'utf8')).join('\n');
+  const metricsText = await (await fetch(`${cluster.brokerUrl}/metrics`)).text();
   for (const tok of [...Object.values(good), ...Object.values(bad)]) {
     if (tok && tok.length > 20) assert.ok(!logs.includes(tok.split('.')[2] || tok), 'a token in a log');
+    if (tok && tok.length > 20) assert.ok(!metricsText.includes(tok.split('.')[2] || tok), 'a token in /metrics');
   }
+  // No query string is ever logged, and a refusal's body names the problem, not the token.
+  assert.ok(!/token=|vsn=2/.test(logs), 'a query string in a log');
+  const answer = await new Promise((resolve, reject) => {
+    const chunks = [];
+    const sock = require('node:net').connect(cluster.edgePort, '127.0.0.1',
+      () => sock.write(handshake(`/socket/websocket?vsn=2.0.0&token=${bad.expired}`)));
+    sock.on('data', (d) => chunks.push(d)).on('error', reject).on('close', () => resolve(Buffer.concat(chunks).toString()));
+    setTimeout(() => { sock.destroy(); reject(new Error('no close after the refusal')); }, 3000);
+  });
+  assert.match(answer, /^HTTP\/1\.1 403[^]*\r\n\r\ninvalid or missing token\n$/);
+  assert.ok(!answer.includes(bad.expired.split('.')[2]), 'the token in the refusal');
 });
 
 test('auth = jwt: joins inside the topics claim pass, others are unauthorized; the subprotocol bearer works', async (t) => {

@@ -192,6 +192,53 @@ START_TEST(kid_selects_one_key_and_rotation_tries_each)
 }
 END_TEST
 
+/* Remembered signatures change no answer: every claim is still checked,
+ * a changed byte or another key is a miss, and the second check of a
+ * token does not call libjwt (a key removed from under it would fail). */
+START_TEST(remembered_signatures_change_no_answer)
+{
+    rc_jwt_keys_t ks = {0};
+    ck_assert_int_eq(rc_jwt_keys_remember(&ks, 3), -EINVAL);
+    ck_assert_int_eq(rc_jwt_keys_remember(&ks, 4), 0);
+    rc_jwt_keys_add(&ks, RC_JWT_HS256, "a", "secret-a", 8);
+    rc_jwt_keys_add(&ks, RC_JWT_RS256, "r", rsa_pem, strlen(rsa_pem));
+    char tok[4096], bad[4096];
+    const char *why;
+    make(tok, sizeof(tok), "{\"alg\":\"RS256\"}", PAYLOAD, "RS256", NULL);
+    ck_assert_int_eq(verify(&ks, NULL, tok, NOW, &why), 0);
+    /* the second check is answered from memory: with the key's bytes
+     * spoiled, libjwt could not verify it */
+    char saved = (char)ks.k[1].bytes[40];
+    ks.k[1].bytes[40] = '!';
+    ck_assert_int_eq(verify(&ks, NULL, tok, NOW, &why), 0);
+    /* the claims are checked every time */
+    ck_assert_int_eq(verify(&ks, NULL, tok, 1800000601, &why), -EACCES);
+    ck_assert_str_eq(why, "expired");
+    rc_jwt_policy_t pol = {.audience = "x"};
+    ck_assert_int_eq(verify(&ks, &pol, tok, NOW, &why), -EACCES);
+    /* one byte of the signature changed: not remembered, and refused */
+    memcpy(bad, tok, sizeof(tok));
+    bad[strlen(bad) - 2] = bad[strlen(bad) - 2] == 'A' ? 'B' : 'A';
+    ck_assert_int_eq(verify(&ks, NULL, bad, NOW, &why), -EACCES);
+    ks.k[1].bytes[40] = (unsigned char)saved;
+    ck_assert_int_eq(verify(&ks, NULL, bad, NOW, &why), -EACCES);
+    /* a kid naming another key does not use what key r verified */
+    char withkid[4096];
+    make(withkid, sizeof(withkid), "{\"alg\":\"HS256\",\"kid\":\"a\"}", PAYLOAD, "HS256", "secret-b");
+    ck_assert_int_eq(verify(&ks, NULL, withkid, NOW, &why), -EACCES);
+    /* many tokens through a table of 4: evicted ones are checked again */
+    for (int i = 0; i < 32; i++) {
+        char pl[128];
+        snprintf(pl, sizeof(pl), "{\"sub\":\"u%d\",\"exp\":1800000600}", i);
+        make(withkid, sizeof(withkid), "{\"alg\":\"HS256\",\"kid\":\"a\"}", pl, "HS256", "secret-a");
+        ck_assert_int_eq(verify(&ks, NULL, withkid, NOW, &why), 0);
+    }
+    ck_assert_int_eq(verify(&ks, NULL, tok, NOW, &why), 0);
+    rc_jwt_keys_free(&ks);
+    ck_assert_ptr_null(ks.seen);
+}
+END_TEST
+
 START_TEST(malformed_truncated_and_oversized_tokens_are_refused)
 {
     rc_jwt_keys_t ks = {0};
@@ -253,6 +300,7 @@ int main(void)
     tcase_add_test(tc, the_token_never_chooses_the_algorithm);
     tcase_add_test(tc, kid_selects_one_key_and_rotation_tries_each);
     tcase_add_test(tc, malformed_truncated_and_oversized_tokens_are_refused);
+    tcase_add_test(tc, remembered_signatures_change_no_answer);
     tcase_add_test(tc, topic_patterns_are_exact_or_a_prefix);
     return rc_test_run(s);
 }
