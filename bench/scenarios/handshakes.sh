@@ -109,3 +109,5 @@ for mode in ["off", "HS256", "RS256", "ES256", "RS256-again", "ES256-again"]:
                           "edge_cpu_us_per_handshake": cpu}
 json.dump(out, open(f"{work}/handshakes.json", "w"))
 PY
+cp "$WORK/handshakes.json" "$RESULTS_DIR/handshakes-ringcast-$STAMP.json"
+log "result: bench/results/handshakes-ringcast-$STAMP.json"
