@@ -90,7 +90,9 @@
  *              refreshes, refreshes_refused, kicks_revoked, refused_user,
  *              user_table_full); a table of connections per (user, edge)
  *              follows the revocations (users_off, shm/user_conns.h), written
- *              by the edges
+ *              by the edges; the machine's upstream call tokens are counted
+ *              per holder (slot hydrate_held, header broker_hydrate_held;
+ *              shm/hydrate_cap.h)
  *
  * Clocks (common/clock.h): created_ns, a slot's started_ns, a record's
  * ts_ns and last_commit_ns are wall-clock; alive_mono_ns is monotonic.
@@ -195,7 +197,11 @@ typedef struct rc_shm_header {
     /* Connections per (user, edge) for max_conns_per_user
      * (shm/user_conns.h), written by the edges. */
     uint64_t users_off;             /* RC_SHM_USER_ENTRIES entries */
-    uint8_t pad8[RC_CACHELINE - 32];
+    /* Upstream calls the broker has in flight: its part of the machine's
+     * hydrate_concurrency (shm/hydrate_cap.h; the edges' parts are in
+     * their slots). Zeroed by a broker reattaching after a crash. */
+    _Atomic uint64_t broker_hydrate_held;
+    uint8_t pad8[RC_CACHELINE - 40];
     uint8_t pad7[RC_SHM_HEADER_SIZE - 8 * RC_CACHELINE - 4 * RC_TOPIC_RUN_BUCKETS];
 } rc_shm_header_t;
 
@@ -270,7 +276,8 @@ typedef struct rc_shm_slot {
     _Atomic uint64_t kicks_revoked;/* closed with 1001: the user was disconnected (POST /api/disconnect) */
     _Atomic uint64_t refused_user; /* 503 past max_conns_per_user (also in refused) */
     _Atomic uint64_t user_table_full; /* admitted uncounted: no free entry in the user table */
-    uint8_t pad[RC_SHM_SLOT_SIZE - 8 - 37 * 8];
+    _Atomic uint64_t hydrate_held; /* upstream calls in flight: this edge's part of hydrate_concurrency (shm/hydrate_cap.h) */
+    uint8_t pad[RC_SHM_SLOT_SIZE - 8 - 38 * 8];
 } rc_shm_slot_t;
 
 _Static_assert(sizeof(rc_shm_slot_t) == RC_SHM_SLOT_SIZE, "slot size");

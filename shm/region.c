@@ -435,6 +435,8 @@ int rc_log_open_writer(rc_log_t *log, const char *instance, const rc_log_geometr
         uint64_t next = recover_next_seq(log);
         atomic_store_explicit(&wh->next_seq, next, memory_order_relaxed);
         recover_index(log, next);
+        /* the dead broker's upstream calls ended with it */
+        atomic_store_explicit(&wh->broker_hydrate_held, 0, memory_order_relaxed);
         atomic_fetch_add_explicit(&wh->writer_restarts, 1, memory_order_relaxed);
         return RC_LOG_REATTACHED;
     }

@@ -17,6 +17,18 @@ void rc_slot_release(rc_log_t *log, int idx, pid_t pid);
  * one (the broker reports those). */
 int rc_slot_state(const rc_shm_slot_t *s);
 
+/* Whether a slot's holder is running now: held, and its loop ran within
+ * the last 10 s (alive_mono_ns; monotonic now_ns). What a dead or stopped
+ * edge held in the region (its users, its upstream calls) stops counting
+ * without anyone cleaning up. */
+#define RC_SLOT_STALE_NS (10 * 1000000000ull)
+static inline int rc_slot_running(const rc_shm_slot_t *s, uint64_t now_ns)
+{
+    if (!atomic_load_explicit(&s->pid, memory_order_relaxed))
+        return 0;
+    return now_ns < atomic_load_explicit(&s->alive_mono_ns, memory_order_relaxed) + RC_SLOT_STALE_NS;
+}
+
 /* Records a reader is behind the log: next_seq (the seq the next record
  * will get) minus the seq the reader expects next; 0 while it expects none
  * (it just started or jumped to the tail) or is not behind. The lag of

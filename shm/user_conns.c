@@ -3,11 +3,8 @@
 #include <errno.h>
 
 #include "common/clock.h"
+#include "shm/slots.h"
 #include "shm/topic_index.h"
-
-/* An edge whose loop has not run for this long no longer holds its users
- * (its process is stopped or dying; the supervisor replaces it). */
-#define RC_USER_STALE_NS (10 * 1000000000ull)
 
 /* An entry being claimed (never a real owner: slot 63 of generation
  * 2^26-1 is skipped by owner_of). If its claimer dies in the few stores
@@ -31,11 +28,7 @@ static int owner_live(const rc_log_t *log, uint32_t owner, uint64_t now_ns)
 {
     if (!owner)
         return 0;
-    const rc_shm_slot_t *s = &log->slots[owner & 63];
-    if (!atomic_load_explicit(&s->pid, memory_order_relaxed) || owner_of(log, (int)(owner & 63)) != owner)
-        return 0;
-    uint64_t alive = atomic_load_explicit(&s->alive_mono_ns, memory_order_relaxed);
-    return now_ns < alive + RC_USER_STALE_NS;
+    return owner_of(log, (int)(owner & 63)) == owner && rc_slot_running(&log->slots[owner & 63], now_ns);
 }
 
 static struct rc_user_entry *entry_at(const rc_log_t *log, uint64_t key, unsigned i)
