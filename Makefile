@@ -18,8 +18,9 @@ CFLAGS  += -std=c11 $(WARN) -D_GNU_SOURCE -I. -MMD -MP
 # Each binary links only what it uses. LIB_LIBS: what the objects of
 # librc.a (proto/, shm/, common/) need: jansson (Phoenix messages) and
 # libcrypto (SHA-1 of the WebSocket accept key), libsodium (SipHash of
-# topic names).
-LIB_LIBS     := -ljansson -lcrypto -lsodium -ljwt
+# topic names), libjwt (connect tokens), libcurl and pthreads (the upstream
+# call pool, common/hpool.c).
+LIB_LIBS     := -ljansson -lcrypto -lsodium -ljwt -lcurl -lpthread
 BROKER_LIBS  := $(LIB_LIBS) -levent -lmsgpackc -lpthread
 EDGE_LIBS    := $(LIB_LIBS) -luring -levent -lpthread
 LOADGEN_LIBS := $(LIB_LIBS) -lm
@@ -78,6 +79,7 @@ $(TOOL_BINS): $(BUILD)/bin/%: $(BUILD)/obj/tests/tools/%.o $(LIB)
 	$(call link,$(LIB_LIBS) $(TOOL_LIBS))
 $(BUILD)/bin/seccomp_exec: TOOL_LIBS := -lseccomp
 $(BUILD)/bin/listener_hold: TOOL_LIBS := -levent
+$(BUILD)/bin/upstream: TOOL_LIBS := -levent
 
 $(BROKER): $(call obj,$(BROKER_SRC)) $(LIB)
 	$(call link,$(BROKER_LIBS))
@@ -108,6 +110,8 @@ micro: $(MICRO_BINS)
 # Unit tests of edge/ files link those objects too (the rest is in LIB).
 $(BUILD)/tests/test_topics: $(BUILD)/obj/edge/topics.o
 $(BUILD)/tests/test_log_watch: $(BUILD)/obj/edge/log_watch.o
+# test_hpool starts the upstream test tool, built next to it.
+$(BUILD)/tests/test_hpool: | $(BUILD)/bin/upstream
 $(UNIT_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(call link,$(LIB_LIBS) -lpthread $$(pkg-config --libs check))
 

@@ -10,7 +10,7 @@ want_test=0 want_bench=0
 [ "${1:-}" = "--test" ] && want_test=1
 [ "${1:-}" = "--bench" ] && want_bench=1
 
-pkgs=(gcc make pkg-config liburing-dev libevent-dev libjansson-dev libssl-dev libmsgpack-dev libsodium-dev libjwt-dev check curl)
+pkgs=(gcc make pkg-config liburing-dev libevent-dev libjansson-dev libssl-dev libmsgpack-dev libsodium-dev libjwt-dev libcurl4-openssl-dev check curl)
 [ $want_test -eq 1 ] && pkgs+=(clang libclang-rt-dev procps python3 libseccomp-dev util-linux)
 # the load tools of bench/ (nginx + nchan, the peer, installs itself: bench/peers/nchan.sh)
 [ $want_bench -eq 1 ] && pkgs+=(wrk procps python3 gnuplot-nox)

@@ -44,7 +44,7 @@ fi
 tsan=${TSAN_BUILD:-}
 if [ -n "$tsan" ]; then
     export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:exitcode=66}
-    for t in log region topic_index wake futex upring doorbell slots log_watch user_conns hydrate_cap; do
+    for t in log region topic_index wake futex upring doorbell slots log_watch user_conns hydrate_cap hpool; do
         [ -x "$tsan/tests/test_$t" ] && run "tsan/test_$t" env CK_FORK=no "$tsan/tests/test_$t"
     done
     [ -x "$tsan/tests/stress_log_stress" ] &&
