@@ -306,7 +306,10 @@ static void shut(rc_edge_t *e, rc_conn_t *c)
 {
     if (!(c->flags & RC_CF_SHUT)) {
         c->flags |= RC_CF_SHUT;
-        if (c->flags & RC_CF_RECV_ARMED) {
+        /* A receive that ended for lack of buffers (io_uring's starved
+         * list) is still a read side with input behind it: it lingers too,
+         * and is re-armed at the end of the turn. */
+        if (c->flags & (RC_CF_RECV_ARMED | RC_CF_RECV_STARVED)) {
             c->flags |= RC_CF_LINGER;
             shutdown(c->fd, SHUT_WR);
         } else {
