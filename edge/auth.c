@@ -110,8 +110,25 @@ static int grant_is(const rc_grant_t *g, const rc_jwt_claims_t *c)
            (!c->pub_len || !memcmp(g->pub, c->pub, c->pub_len));
 }
 
-/* The shared grant of these claims, taken (refs + 1); the claims' lists
- * move into a new grant or are freed. */
+/* Twice the buckets once there are two grants per bucket: a lookup stays
+ * a short chain however many users an edge holds. */
+static void grants_grow(rc_edge_t *e)
+{
+    size_t nb = e->grants_nb * 2;
+    rc_grant_t **t = rc_xcalloc(nb, sizeof(*t));
+    for (size_t i = 0; i < e->grants_nb; i++)
+        for (rc_grant_t *g = e->grants[i], *next; g; g = next) {
+            next = g->next;
+            g->next = t[g->hash & (nb - 1)];
+            t[g->hash & (nb - 1)] = g;
+        }
+    free(e->grants);
+    e->grants = t;
+    e->grants_nb = nb;
+}
+
+/* The shared grant of these claims, taken (refs + 1); the claims are
+ * freed (copied into a new grant first when there is none). */
 static rc_grant_t *grant_take(rc_edge_t *e, rc_jwt_claims_t *c)
 {
     if (!e->grants_nb) {
@@ -126,17 +143,26 @@ static rc_grant_t *grant_take(rc_edge_t *e, rc_jwt_claims_t *c)
             rc_jwt_claims_free(c);
             return g;
         }
+    /* one allocation: the grant, its sub, then its two pattern lists */
     size_t sl = strlen(c->sub);
-    rc_grant_t *g = rc_xcalloc(1, sizeof(*g) + sl + 1);
+    rc_grant_t *g = rc_xcalloc(1, sizeof(*g) + sl + 1 + c->topics_len + c->pub_len);
     memcpy(g->sub, c->sub, sl + 1);
     g->hash = h;
     g->iat = c->iat;
     g->refs = 1;
-    g->topics = c->topics;
+    g->topics = g->sub + sl + 1;
+    if (c->topics_len)
+        memcpy(g->topics, c->topics, c->topics_len);
     g->topics_len = (uint32_t)c->topics_len;
-    g->pub = c->pub;
+    g->pub = g->topics + c->topics_len;
+    if (c->pub_len)
+        memcpy(g->pub, c->pub, c->pub_len);
     g->pub_len = (uint32_t)c->pub_len;
-    c->topics = c->pub = NULL;
+    rc_jwt_claims_free(c);
+    if (e->grants_count >= 2 * e->grants_nb) {
+        grants_grow(e);
+        b = &e->grants[h & (e->grants_nb - 1)];
+    }
     g->next = *b;
     *b = g;
     e->grants_count++;
@@ -157,8 +183,6 @@ void rc_auth_release(rc_edge_t *e, rc_conn_t *c)
             break;
         }
     e->grants_count--;
-    free(g->topics);
-    free(g->pub);
     free(g);
 }
 
@@ -176,8 +200,6 @@ void rc_auth_free(rc_edge_t *e)
         while (e->grants[i]) {
             rc_grant_t *g = e->grants[i];
             e->grants[i] = g->next;
-            free(g->topics);
-            free(g->pub);
             free(g);
         }
     free(e->grants);

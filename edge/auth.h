@@ -27,7 +27,7 @@ typedef struct rc_grant {
     uint32_t refs;
     uint32_t topics_len, pub_len;
     int64_t iat;            /* the token's iat: a kick after it revokes it (0: none, revoked by any kick) */
-    char *topics, *pub;     /* NUL-separated patterns */
+    char *topics, *pub;     /* NUL-separated patterns, after sub in the same allocation */
     char sub[];             /* NUL-terminated */
 } rc_grant_t;
 
