@@ -36,43 +36,43 @@ static struct rc_user_entry *entry_at(const rc_log_t *log, uint64_t key, unsigne
     return &log->users[(key + i) & (RC_SHM_USER_ENTRIES - 1)];
 }
 
+/* Whether an entry with this owner may be claimed: nobody running holds
+ * it, and nobody is claiming it now. */
+static int claimable(const rc_log_t *log, uint32_t owner, uint64_t now_ns)
+{
+    return owner != RC_USER_BUSY && !owner_live(log, owner, now_ns);
+}
+
 /* This edge's entry for key, claimed if it has none. NULL: none in reach. */
 static struct rc_user_entry *own_entry(rc_log_t *log, uint32_t me, uint64_t key, uint64_t now_ns)
 {
-    struct rc_user_entry *free_e = NULL;
-    for (unsigned i = 0; i < RC_USER_PROBES; i++) {
-        struct rc_user_entry *e = entry_at(log, key, i);
-        uint64_t h = atomic_load_explicit(&e->hash, memory_order_acquire);
-        uint32_t o = atomic_load_explicit(&e->owner, memory_order_acquire);
-        if (h == key && o == me)
-            return e;
-        if (!free_e && o != RC_USER_BUSY && !owner_live(log, o, now_ns))
-            free_e = e;
-        if (h == 0)
-            break; /* the chain ends here: nothing of ours past it */
-    }
-    for (unsigned tries = 0; free_e && tries < RC_USER_PROBES; tries++) {
-        uint32_t o = atomic_load_explicit(&free_e->owner, memory_order_acquire);
+    for (unsigned tries = 0; tries < RC_USER_PROBES; tries++) {
+        struct rc_user_entry *free_e = NULL;
+        uint32_t free_owner = 0;
+        for (unsigned i = 0; i < RC_USER_PROBES; i++) {
+            struct rc_user_entry *e = entry_at(log, key, i);
+            uint64_t h = atomic_load_explicit(&e->hash, memory_order_acquire);
+            uint32_t o = atomic_load_explicit(&e->owner, memory_order_acquire);
+            if (h == key && o == me)
+                return e;
+            if (!free_e && claimable(log, o, now_ns))
+                free_e = e, free_owner = o;
+            if (h == 0)
+                break; /* the chain ends here: nothing of ours past it */
+        }
+        if (!free_e)
+            return NULL;
         /* Claimed through BUSY: another edge claiming the same entry fails
          * its CAS and looks again, and no reader counts the entry until
          * its count is zero and its hash ours. */
-        if (o != RC_USER_BUSY && !owner_live(log, o, now_ns) &&
-            atomic_compare_exchange_strong_explicit(&free_e->owner, &o, RC_USER_BUSY, memory_order_acq_rel,
+        if (atomic_compare_exchange_strong_explicit(&free_e->owner, &free_owner, RC_USER_BUSY, memory_order_acq_rel,
                                                     memory_order_relaxed)) {
             atomic_store_explicit(&free_e->count, 0, memory_order_relaxed);
             atomic_store_explicit(&free_e->hash, key, memory_order_relaxed);
             atomic_store_explicit(&free_e->owner, me, memory_order_release);
             return free_e;
         }
-        /* lost the race: the next one that is not live, if any */
-        struct rc_user_entry *next = NULL;
-        for (unsigned i = 0; i < RC_USER_PROBES && !next; i++) {
-            struct rc_user_entry *e = entry_at(log, key, i);
-            uint32_t eo = atomic_load_explicit(&e->owner, memory_order_acquire);
-            if (eo != RC_USER_BUSY && !owner_live(log, eo, now_ns))
-                next = e;
-        }
-        free_e = next;
+        /* lost the race to another edge: look again */
     }
     return NULL;
 }
