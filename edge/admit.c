@@ -200,7 +200,7 @@ static int accept_rate_ok(rc_edge_t *e)
     return 1;
 }
 
-static void log_refusal(const char *what)
+void rc_admit_log_refusal(const char *what)
 {
     static rc_textlog_limit_t lim;
     if (rc_textlog_allow(&lim, 10))
@@ -213,7 +213,7 @@ int rc_admit_accept(rc_edge_t *e, int fd, int *proxied, rc_ip_entry_t **ip)
     *ip = NULL;
     if (!accept_rate_ok(e)) {
         RC_SLOT_ADD(e->slot, refused_rate, 1);
-        log_refusal("accept_rate");
+        rc_admit_log_refusal("accept_rate");
         rc_refuse_fd(e, fd, "edge accepting too fast");
         return -1;
     }
@@ -236,7 +236,7 @@ int rc_admit_accept(rc_edge_t *e, int fd, int *proxied, rc_ip_entry_t **ip)
     *ip = ips_take(&e->ips, key, len, e->max_conns_per_ip);
     if (!*ip) {
         RC_SLOT_ADD(e->slot, refused_ip, 1);
-        log_refusal("max_conns_per_ip");
+        rc_admit_log_refusal("max_conns_per_ip");
         rc_refuse_fd(e, fd, "too many connections from this address");
         return -1;
     }
@@ -268,7 +268,7 @@ int rc_admit_proxy_header(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t
     c->ip = ips_take(&e->ips, key, klen, e->max_conns_per_ip);
     if (!c->ip) {
         RC_SLOT_ADD(e->slot, refused_ip, 1);
-        log_refusal("max_conns_per_ip");
+        rc_admit_log_refusal("max_conns_per_ip");
         rc_handshake_refuse_busy(e, c, "too many connections from this address");
         return -1;
     }

@@ -25,8 +25,12 @@
 int rc_auth_init(rc_edge_t *e)
 {
     const char *mode = rc_cfg_str(&e->cfg, "auth");
+    if (rc_cfg_u64(&e->cfg, "max_conns_per_user", &e->max_conns_per_user) || e->max_conns_per_user > 1000000) {
+        fprintf(stderr, "max_conns_per_user must be 0..1000000\n");
+        return -EINVAL;
+    }
     if (!strcmp(mode, "off")) {
-        if (strcmp(rc_cfg_str(&e->cfg, "max_conns_per_user"), "0")) {
+        if (e->max_conns_per_user) {
             fprintf(stderr, "max_conns_per_user needs auth = jwt (a user is a token's sub)\n");
             return -EINVAL;
         }
@@ -57,10 +61,6 @@ int rc_auth_init(rc_edge_t *e)
     e->refresh_hi = *end == '-' ? strtod(end + 1, &end) : -1;
     if (*end || !(e->refresh_lo > 0 && e->refresh_lo <= e->refresh_hi && e->refresh_hi < 1)) {
         fprintf(stderr, "jwt_refresh_window must be LO-HI, fractions with 0 < LO <= HI < 1 (got '%s')\n", win);
-        return -EINVAL;
-    }
-    if (rc_cfg_u64(&e->cfg, "max_conns_per_user", &e->max_conns_per_user) || e->max_conns_per_user > 1000000) {
-        fprintf(stderr, "max_conns_per_user must be 0..1000000\n");
         return -EINVAL;
     }
     randombytes_buf(e->grant_key, sizeof(e->grant_key));

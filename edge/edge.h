@@ -233,6 +233,8 @@ int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len
 int rc_handshake_refuse_busy(rc_edge_t *e, rc_conn_t *c, const char *why);
 /* admit.c: the same answer on a socket that has no connection yet; closes fd. */
 void rc_refuse_fd(rc_edge_t *e, int fd, const char *why);
+/* The log line of a 503 (rate limited, shared by every reason). */
+void rc_admit_log_refusal(const char *what);
 
 /* channel.c: one complete client message. */
 void rc_channel_on_message(rc_edge_t *e, rc_conn_t *c, uint8_t opcode, const uint8_t *data, size_t len);

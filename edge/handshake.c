@@ -95,9 +95,7 @@ int rc_handshake_feed(rc_edge_t *e, rc_conn_t *c, const uint8_t *buf, size_t len
     int ar = rc_auth_handshake(e, c, &req, &why);
     if (ar == RC_AUTH_BUSY) {
         RC_SLOT_ADD(e->slot, refused_user, 1);
-        static rc_textlog_limit_t lim;
-        if (rc_textlog_allow(&lim, 10))
-            rc_textlog("warn", "msg=\"connection refused with 503\" why=\"max_conns_per_user\" suppressed=%lu", lim.suppressed);
+        rc_admit_log_refusal("max_conns_per_user");
         return rc_handshake_refuse_busy(e, c, "too many connections for this user");
     }
     if (ar < 0) {
