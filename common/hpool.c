@@ -23,6 +23,7 @@
 #else
 #define RC_HPOOL_STACK (256u * 1024)   /* libcurl and OpenSSL fit; a guard page below */
 #endif
+#define RC_HPOOL_GUARD 4096u             /* PROT_NONE below each stack */
 #define RC_HPOOL_MMAP_THRESHOLD (64 * 1024)
 
 typedef struct breaker {
@@ -219,15 +220,14 @@ static void *worker(void *arg)
 
 static int start(rc_hpool_t *p, rc_hcall_t *c, uint64_t now_ms)
 {
-    size_t guard = 4096;
-    void *stack = mmap(NULL, RC_HPOOL_STACK + guard, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                       -1, 0);
+    void *stack = mmap(NULL, RC_HPOOL_STACK + RC_HPOOL_GUARD, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED)
         return -ENOMEM;
-    mprotect(stack, guard, PROT_NONE);
+    mprotect(stack, RC_HPOOL_GUARD, PROT_NONE);
     pthread_attr_t a;
     pthread_attr_init(&a);
-    pthread_attr_setstack(&a, (uint8_t *)stack + guard, RC_HPOOL_STACK);
+    pthread_attr_setstack(&a, (uint8_t *)stack + RC_HPOOL_GUARD, RC_HPOOL_STACK);
     c->pool = p;
     c->stack = stack;
     c->started_ms = now_ms;
@@ -237,7 +237,7 @@ static int start(rc_hpool_t *p, rc_hcall_t *c, uint64_t now_ms)
     pthread_attr_destroy(&a);
     if (r != 0) {
         atomic_fetch_sub_explicit(&p->live_workers, 1, memory_order_relaxed);
-        munmap(stack, RC_HPOOL_STACK + guard);
+        munmap(stack, RC_HPOOL_STACK + RC_HPOOL_GUARD);
         c->stack = NULL;
         return -r;
     }
@@ -274,12 +274,18 @@ void rc_hpool_pump(rc_hpool_t *p, uint64_t now_ms)
     }
 }
 
+/* A call's breaker: its hook's (hook 0 for an index never registered). */
+static breaker_t *breaker_of(rc_hpool_t *p, const rc_hcall_t *c)
+{
+    return &p->hooks[c->hook < p->nhooks ? c->hook : 0];
+}
+
 int rc_hpool_waiting(const rc_hpool_t *p) { return p->q_head != NULL || p->nexiting; }
 
 int rc_hpool_submit(rc_hpool_t *p, rc_hcall_t *c, uint64_t now_ms)
 {
     p->st.calls++;
-    breaker_t *b = &p->hooks[c->hook < p->nhooks ? c->hook : 0];
+    breaker_t *b = breaker_of(p, c);
     c->queued_ms = now_ms;
     if (b->open_until_ms) {
         if (now_ms < b->open_until_ms || b->probing) {
@@ -329,7 +335,7 @@ static void join_exited(rc_hpool_t *p)
     for (size_t i = 0; i < p->nexiting; i++) {
         exiting_t *x = &p->exiting[i];
         if (pthread_tryjoin_np(x->thread, NULL) == 0)
-            munmap(x->stack, RC_HPOOL_STACK + 4096);
+            munmap(x->stack, RC_HPOOL_STACK + RC_HPOOL_GUARD);
         else
             p->exiting[keep++] = *x;
     }
@@ -369,8 +375,7 @@ rc_hcall_t *rc_hpool_reap(rc_hpool_t *p, uint64_t now_ms)
         case RC_HCALL_TOO_BIG: p->st.too_big++; break;
         default: p->st.failures++; break;
         }
-        breaker_note(p, &p->hooks[c->hook < p->nhooks ? c->hook : 0],
-                     c->result != RC_HCALL_OK && c->result != RC_HCALL_REFUSED, now_ms);
+        breaker_note(p, breaker_of(p, c), c->result != RC_HCALL_OK && c->result != RC_HCALL_REFUSED, now_ms);
     }
     join_exited(p);
     p->st.live_workers = atomic_load_explicit(&p->live_workers, memory_order_relaxed);

@@ -136,6 +136,18 @@ static void settle(rc_hpool_t *p)
     }
 }
 
+/* One call to path, submitted and reaped: it must end with want. */
+static void expect_one(rc_hpool_t *p, const char *path, rc_hcall_result_t want)
+{
+    rc_hcall_t *done[1];
+    ck_assert_int_eq(rc_hpool_submit(p, call(p, path, "{}"), rc_clock_mono_ms()), 0);
+    ck_assert_int_eq(reap_until(p, 1, 3000, done), 1);
+    ck_assert_int_eq(done[0]->result, want);
+    if (want != RC_HCALL_OK && want != RC_HCALL_REFUSED)
+        ck_assert_ptr_null(done[0]->resp); /* a failed call carries no answer */
+    rc_hcall_free(done[0]);
+}
+
 START_TEST(a_call_carries_its_body_and_the_secret_and_returns_the_answer)
 {
     control("/_control", "{\"echo\":true,\"cache_control\":\"public, max-age=5\"}");
@@ -212,21 +224,15 @@ START_TEST(a_hanging_upstream_times_out_and_failures_open_the_breaker_until_a_pr
     rc_hcall_free(done[0]);
     /* two more failures (503) make three in a row: the breaker opens */
     control("/_control", "{\"hang\":false,\"status\":503}");
-    for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(rc_hpool_submit(p, call(p, "hooks/join", "{}"), rc_clock_mono_ms()), 0);
-        ck_assert_int_eq(reap_until(p, 1, 3000, done), 1);
-        ck_assert_int_eq(done[0]->result, RC_HCALL_FAILED);
-        rc_hcall_free(done[0]);
-    }
+    for (int i = 0; i < 2; i++)
+        expect_one(p, "hooks/join", RC_HCALL_FAILED);
     json_int_t seen = stat_of("requests");
     rc_hcall_t *c = call(p, "hooks/join", "{}");
     ck_assert_int_eq(rc_hpool_submit(p, c, rc_clock_mono_ms()), -1);
     ck_assert_int_eq(c->result, RC_HCALL_BREAKER);
     rc_hcall_free(c);
     /* another hook has its own breaker */
-    ck_assert_int_eq(rc_hpool_submit(p, call(p, "hooks/rpc", "{}"), rc_clock_mono_ms()), 0);
-    ck_assert_int_eq(reap_until(p, 1, 3000, done), 1);
-    rc_hcall_free(done[0]);
+    expect_one(p, "hooks/rpc", RC_HCALL_FAILED);
     ck_assert_int_eq(stat_of("requests"), seen + 1);
     /* after the cool-down one probe goes; the upstream is back: closed */
     control("/_control", "{\"status\":200}");
@@ -238,10 +244,7 @@ START_TEST(a_hanging_upstream_times_out_and_failures_open_the_breaker_until_a_pr
     ck_assert_int_eq(reap_until(p, 1, 3000, done), 1);
     ck_assert_int_eq(done[0]->result, RC_HCALL_OK);
     rc_hcall_free(done[0]);
-    ck_assert_int_eq(rc_hpool_submit(p, call(p, "hooks/join", "{}"), rc_clock_mono_ms()), 0);
-    ck_assert_int_eq(reap_until(p, 1, 3000, done), 1);
-    ck_assert_int_eq(done[0]->result, RC_HCALL_OK);
-    rc_hcall_free(done[0]);
+    expect_one(p, "hooks/join", RC_HCALL_OK);
     ck_assert_uint_eq(rc_hpool_stats(p)->breaker_opens, 1);
     rc_hpool_free(p);
 }
@@ -251,19 +254,10 @@ START_TEST(answers_past_the_limit_are_refused_and_401_is_a_refusal_not_a_failure
 {
     control("/_control", "{\"body_bytes\":200000}");
     rc_hpool_t *p = pool(2, 10, 2000);
-    rc_hcall_t *done[1];
-    ck_assert_int_eq(rc_hpool_submit(p, call(p, "h", "{}"), rc_clock_mono_ms()), 0);
-    ck_assert_int_eq(reap_until(p, 1, 3000, done), 1);
-    ck_assert_int_eq(done[0]->result, RC_HCALL_TOO_BIG);
-    ck_assert_ptr_null(done[0]->resp);
-    rc_hcall_free(done[0]);
+    expect_one(p, "h", RC_HCALL_TOO_BIG);
     control("/_control", "{\"body_bytes\":0,\"status\":401}");
-    for (int i = 0; i < 4; i++) { /* more than breaker_failures: still not open */
-        ck_assert_int_eq(rc_hpool_submit(p, call(p, "h", "{}"), rc_clock_mono_ms()), 0);
-        ck_assert_int_eq(reap_until(p, 1, 3000, done), 1);
-        ck_assert_int_eq(done[0]->result, RC_HCALL_REFUSED);
-        rc_hcall_free(done[0]);
-    }
+    for (int i = 0; i < 4; i++) /* more than breaker_failures: still not open */
+        expect_one(p, "h", RC_HCALL_REFUSED);
     ck_assert_uint_eq(rc_hpool_stats(p)->breaker_opens, 0);
     rc_hpool_free(p);
 }
