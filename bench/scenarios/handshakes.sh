@@ -42,6 +42,7 @@ N=${N:-10000}
 command -v node >/dev/null || die "node is needed to make the keys and tokens"
 CONNECT_RATE=${BENCH_CONNECT_RATE:-100000}
 SERVERS=1
+EXTRA_ARGS=${BENCH_RINGCAST_ARGS:-} # the caller's options, added to each phase's
 
 keys=$WORK/keys
 log "making keys and $N tokens of each algorithm (bench/lib/tokens.js)"
@@ -62,7 +63,7 @@ phase() { # mode round
         *-again) paths=(--paths "$keys/${mode%-again}.again") ;;
         *) paths=(--paths "$keys/$mode.paths") ;;
     esac
-    BENCH_RINGCAST_ARGS="$auth ${BENCH_EXTRA_ARGS:-}" server_start "$N"
+    BENCH_RINGCAST_ARGS="$auth $EXTRA_ARGS" server_start "$N"
     nap 1
     CLIENT_PIDS=() CLIENT_JSONS=() CLIENT_LOGS=() CLIENTS=1
     local t0 t1
@@ -74,7 +75,7 @@ phase() { # mode round
     ready=$(grep -h 'loadgen all-ready' "${CLIENT_LOGS[@]}" | sed -n 's/.*after_s=\([0-9.]*\).*/\1/p' | head -n 1)
     local refused
     clients_stop || true
-    refused=$(python3 -c "import json; print(json.load(open('${CLIENT_JSONS[0]}')).get('failed_handshake', 0))" 2>/dev/null || echo "?")
+    refused=$(python3 -c "import json; print(json.load(open('${CLIENT_JSONS[0]}'))['connections']['failed_handshake'])" 2>/dev/null || echo "?")
     server_stop
     echo "$mode $round ${ready:-nan} $((t1 - t0)) $(getconf CLK_TCK) $refused" >>"$WORK/phases.txt"
     log "$mode round $round: all joined after ${ready:-?} s, edge ticks $((t1 - t0)), failed handshakes $refused"
